@@ -1,0 +1,9 @@
+"""mmacon: ACON / Meta-ACON activations and backbones for OpenMMLab 2.x.
+
+Importing the package registers every module in mmengine's root ``MODELS``
+registry, so ``custom_imports = dict(imports=['mmacon'])`` is all a config needs.
+"""
+from .version import __version__
+from . import models  # noqa: F401  (registers activations and backbones)
+
+__all__ = ['__version__', 'models']

@@ -1,0 +1,3 @@
+from . import activations, backbones  # noqa: F401
+from .activations import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403

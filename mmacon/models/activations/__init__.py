@@ -1,0 +1,7 @@
+from .acon import AconA, AconB, AconC
+from .acon_frelu import AconFReLU
+from .functional import acon_c, acon_c_reference, smooth_max
+from .meta_acon import GENERATOR_MODES, MetaAconC
+
+__all__ = ['AconA', 'AconB', 'AconC', 'MetaAconC', 'AconFReLU', 'acon_c',
+           'acon_c_reference', 'smooth_max', 'GENERATOR_MODES']

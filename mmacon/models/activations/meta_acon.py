@@ -1,0 +1,124 @@
+"""Meta-ACON: ACON-C whose switching factor beta is generated from the input.
+
+Ma et al., CVPR 2021, Sec. 3.3: ``beta = G(x)``, one of three generators:
+
+- ``'channel'`` (the paper's default, Eq. 8): ``beta_c = sigmoid(W2 W1 sum_hw x_c)``,
+  built as global average pool -> ``fc1`` (1x1 conv C -> max(r, C // r)) -> ``bn1``
+  -> ``fc2`` (1x1 conv -> C) -> ``bn2`` -> sigmoid. beta is (N, C, 1, 1).
+- ``'layer'``: ``beta = sigmoid(w * mean_chw x + b)``, one per sample, (N, 1, 1, 1).
+- ``'pixel'``: ``beta_hw = sigmoid(norm(sum_c w_c x_chw + b))``, one per position, (N, 1, H, W).
+
+The paper writes the layer-wise generator as a plain sum over C, H, W; we take
+the mean and a learnable scalar affine so that beta does not saturate with the
+feature-map size.
+"""
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from mmcv.cnn import build_norm_layer
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ._checks import check_channels_arg, check_input
+from .acon import _channel_param, check_init, init_slopes
+from .functional import acon_c
+
+GENERATOR_MODES = ('channel', 'layer', 'pixel')
+_NORM_ALTERNATIVES = ("norm_cfg=dict(type='GN', num_groups=...), "
+                      "norm_cfg=dict(type='SyncBN') (several processes) or norm_cfg=None")
+
+
+def _build_norm(norm_cfg: dict | None, channels: int) -> nn.Module:
+    if norm_cfg is None:
+        return nn.Identity()
+    return build_norm_layer(norm_cfg, channels)[1]
+
+
+def _one_value_per_channel(norm: nn.Module, y: Tensor) -> bool:
+    """True where ``norm`` would compute batch statistics from a single value."""
+    if not (norm.training and isinstance(norm, _BatchNorm)):
+        return False
+    if y.numel() // max(y.size(1), 1) > 1:
+        return False
+    if isinstance(norm, nn.SyncBatchNorm) and dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() == 1
+    return True
+
+
+@MODELS.register_module()
+class MetaAconC(nn.Module):
+    """Meta-ACON-C: ``f(x) = (p1 - p2) * x * sigmoid(beta(x) * (p1 - p2) * x) + p2 * x``.
+
+    Args:
+        channels: number of input channels C.
+        reduction: r of the channel-wise generator; its hidden width is max(r, C // r).
+        mode: ``'channel'``, ``'layer'`` or ``'pixel'`` (see the module docstring).
+        norm_cfg: normalisation inside the generator (``'channel'`` and ``'pixel'``).
+            Default BN as the official release, so its checkpoints load. BN needs more
+            than one value per channel in training; at one sample per process use GN,
+            SyncBN or ``None``.
+        init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
+        inplace: accepted for mmcv's ``ConvModule`` and ignored.
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(self,
+                 channels: int,
+                 reduction: int = 16,
+                 mode: str = 'channel',
+                 norm_cfg: dict | None = dict(type='BN'),
+                 init: str = 'official',
+                 inplace: bool = False) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.channels = check_channels_arg(name, channels)
+        if mode not in GENERATOR_MODES:
+            raise ValueError(f'{name}: unknown mode {mode!r}, valid: {GENERATOR_MODES}')
+        if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction <= 0:
+            raise ValueError(f'{name}: `reduction` must be a positive int, got {reduction!r}')
+        self.mode = mode
+        self.reduction = reduction
+        self.init = check_init(name, init)
+        self.p1 = _channel_param(channels)
+        self.p2 = _channel_param(channels)
+        if mode == 'channel':
+            hidden = max(reduction, channels // reduction)
+            self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=True)
+            self.bn1 = _build_norm(norm_cfg, hidden)
+            self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1, bias=True)
+            self.bn2 = _build_norm(norm_cfg, channels)
+        elif mode == 'layer':
+            self.fc = nn.Conv2d(1, 1, kernel_size=1, bias=True)
+        else:
+            self.fc = nn.Conv2d(channels, 1, kernel_size=1, bias=True)
+            self.bn = _build_norm(norm_cfg, 1)
+        init_slopes(self.p1, self.p2, self.init)
+
+    def _norm(self, norm: nn.Module, y: Tensor) -> Tensor:
+        if _one_value_per_channel(norm, y):
+            raise ValueError(
+                f'{type(self).__name__}(mode={self.mode!r}) computes batch statistics from a '
+                f'single value per channel (generator input of shape {tuple(y.shape)}): BN in '
+                f'training mode needs more than one sample per process. Use {_NORM_ALTERNATIVES}.')
+        return norm(y)
+
+    def generate_beta(self, x: Tensor) -> Tensor:
+        """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode."""
+        if self.mode == 'channel':
+            y = x.mean(dim=(2, 3), keepdim=True)
+            y = self._norm(self.bn1, self.fc1(y))
+            y = self._norm(self.bn2, self.fc2(y))
+        elif self.mode == 'layer':
+            y = self.fc(x.mean(dim=(1, 2, 3), keepdim=True))
+        else:
+            y = self._norm(self.bn, self.fc(x))
+        return torch.sigmoid(y)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(type(self).__name__, x, self.channels, ndim=4)
+        return acon_c(x, self.p1, self.p2, self.generate_beta(x))
+
+    def extra_repr(self) -> str:
+        return f'{self.channels}, reduction={self.reduction}, mode={self.mode!r}, init={self.init!r}'
