@@ -17,7 +17,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "$(TORCH_SPEC)" numpy ninja wheel "setuptools>=77.0.3,<82"
+	$(PIP) install -q $(TORCH_SPEC)
+	$(PIP) install -q numpy ninja wheel "setuptools>=77.0.3,<82"
 	@if $(PY) -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" >/dev/null 2>&1; then \
 		echo "mmcv 2.1.0 with mmcv.ops already importable: skipping the build"; \
 	else \
