@@ -1,0 +1,26 @@
+# PSPNet R-50-D8 512x512 80k ADE20K: ReLU baseline of
+# pspnet_r50-d8-metaacon_4xb4-80k_ade20k-512x512.py (same network,
+# ``act_cfg=None``). Plain-stem AconResNet for the official checkpoints'
+# 7x7 stem; see pspnet_r50-d8-relu_4xb2-80k_cityscapes-512x1024.py.
+_base_ = [
+    'mmseg::pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py',
+    '../_base_/acon_runtime.py',
+]
+
+model = dict(
+    # The official ACON ImageNet models were trained on BGR pixels in 0-255
+    # without mean/std normalisation; keep that input here.
+    data_preprocessor=dict(
+        mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False),
+    pretrained=None,  # upstream's open-mmlab://resnet50_v1c; see init_cfg
+    backbone=dict(
+        type='AconResNet',
+        act_cfg=None,  # plain ReLU everywhere
+        style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
+        conv_bias=True,  # every conv of the official models has a bias
+        # A ReLU ResNet-50 trained with the official ACON recipe; see README.md.
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/res50.relu_mmacon.pth')))
+
+optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
