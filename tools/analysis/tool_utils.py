@@ -1,0 +1,150 @@
+"""Model building and input handling shared by the mmacon analysis / deployment tools.
+
+Two ways to name a model:
+
+- a config file (mmdet / mmseg / any mmengine config with ``model = dict(...)``);
+- ``--backbone-cfg "dict(type='AconResNet', depth=50, act_cfg=dict(type='MetaAconC'))"``:
+  a bare backbone, no detector needed.
+
+Checkpoints are loaded with ``weights_only=True`` (``safe_checkpoint``); a whole-model
+checkpoint (keys ``backbone.*``) and a backbone checkpoint (e.g. one written by
+``acon2mmacon.py``) both work in either mode.
+"""
+from __future__ import annotations
+
+import ast
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'model_converters'))
+from safe_checkpoint import (CheckpointError, load_into,  # noqa: E402,F401
+                             load_state_dict_file, select_prefix)
+
+# The official ACON checkpoints: BGR, 0-255, no normalisation.
+OFFICIAL_MEAN = (0., 0., 0.)
+OFFICIAL_STD = (1., 1., 1.)
+
+
+def parse_cfg_literal(text: str) -> dict:
+    """Parse ``"dict(type='AconResNet', depth=50)"`` or ``"{'type': ...}"`` without eval."""
+
+    def conv(node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == 'dict' and not node.args:
+            return {kw.arg: conv(kw.value) for kw in node.keywords}
+        if isinstance(node, ast.Dict):
+            return {conv(k): conv(v) for k, v in zip(node.keys, node.values)}
+        if isinstance(node, (ast.List, ast.Tuple)):
+            items = [conv(e) for e in node.elts]
+            return items if isinstance(node, ast.List) else tuple(items)
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -conv(node.operand)
+        raise ValueError(f'unsupported expression {ast.dump(node)[:80]}')
+
+    try:
+        cfg = conv(ast.parse(text.strip(), mode='eval').body)
+    except (SyntaxError, ValueError) as err:
+        raise ValueError(f'cannot parse backbone config {text!r}: {err}. Write it as '
+                         "dict(type='AconResNet', depth=50, ...)") from err
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise ValueError(f'backbone config must be a dict with a "type", got {text!r}')
+    return cfg
+
+
+def build_model(config: str | None = None, backbone_cfg: str | dict | None = None,
+                cfg_options: dict | None = None):
+    """Return ``(model, cfg)``; ``cfg`` is the mmengine Config or None in backbone mode."""
+    import mmacon  # noqa: F401  (registers ACON modules and backbones)
+    from mmengine.registry import MODELS
+    if (config is None) == (backbone_cfg is None):
+        raise ValueError('give exactly one of a config file or --backbone-cfg')
+    if backbone_cfg is not None:
+        if isinstance(backbone_cfg, str):
+            backbone_cfg = parse_cfg_literal(backbone_cfg)
+        return MODELS.build(dict(backbone_cfg)), None
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model_cfg = cfg.model
+    # Do not fetch pretrained weights while building: the checkpoint comes next.
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg.backbone.pop('init_cfg', None)
+    return MODELS.build(model_cfg), cfg
+
+
+def load_checkpoint_into(model: nn.Module, checkpoint: str, verbose: bool = True) -> str:
+    """Load a whole-model or backbone checkpoint; returns what it was loaded into.
+
+    Raises CheckpointError naming missing / unexpected / mis-shaped keys.
+    """
+    state_dict = load_state_dict_file(checkpoint, verbose=verbose)
+    own = model.state_dict()
+    has_backbone = hasattr(model, 'backbone') and isinstance(model.backbone, nn.Module)
+    if any(k in own for k in state_dict):
+        load_into(model, state_dict, 'model')
+        return 'model'
+    backbone_sd = select_prefix(state_dict, 'backbone.')
+    if has_backbone:
+        load_into(model.backbone, backbone_sd or state_dict, 'backbone')
+        return 'backbone'
+    if backbone_sd:
+        load_into(model, backbone_sd, 'backbone')
+        return 'model (from backbone.* keys)'
+    load_into(model, state_dict, 'model')  # raises with the key report
+    return 'model'
+
+
+def feature_fn(model: nn.Module):
+    """The tensor -> features function: ``extract_feat`` of a detector / segmentor, else call."""
+    if hasattr(model, 'extract_feat'):
+        return model.extract_feat
+    return model
+
+
+def preprocess_cfg(cfg) -> tuple[tuple, tuple, bool]:
+    """(mean, std, bgr_to_rgb) from a config's data_preprocessor, else the official ones."""
+    dp = None if cfg is None else cfg.model.get('data_preprocessor', None)
+    if not dp:
+        return OFFICIAL_MEAN, OFFICIAL_STD, False
+    return (tuple(dp.get('mean') or OFFICIAL_MEAN), tuple(dp.get('std') or OFFICIAL_STD),
+            bool(dp.get('bgr_to_rgb', dp.get('to_rgb', False))))
+
+
+def load_images(paths: list[str] | None, num_random: int, shape: tuple[int, int],
+                mean, std, bgr_to_rgb: bool, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+    """Read (BGR, 0-255) images resized to ``shape`` (H, W), or make random ones; normalise."""
+    imgs, names = [], []
+    h, w = shape
+    if paths:
+        import mmcv
+        for path in paths:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'image not found: {path}')
+            img = mmcv.imread(path)  # BGR uint8
+            if img is None:
+                raise ValueError(f'cannot read image {path}')
+            imgs.append(mmcv.imresize(img, (w, h)).astype(np.float32))
+            names.append(osp.basename(path))
+    else:
+        rng = np.random.default_rng(seed)
+        for i in range(num_random):
+            # Smooth random images (a low-resolution noise upsampled), not pure noise.
+            low = rng.uniform(0, 255, size=(max(h // 8, 1), max(w // 8, 1), 3))
+            img = np.kron(low, np.ones((8, 8, 1)))[:h, :w]
+            img = np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), 'edge')
+            imgs.append(img.astype(np.float32))
+            names.append(f'random{i}')
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
+    if bgr_to_rgb:
+        x = x.flip(1)
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    return x, names

@@ -1,0 +1,152 @@
+"""Export an ACON backbone (or a model's backbone + neck features) to ONNX and check it.
+
+ACON-C and Meta-ACON export as plain ONNX ops (Mul, Sub, Sigmoid, ReduceMean, Conv,
+BatchNormalization folded into Conv / kept), opset 13 or later. With ``--verify``
+(the default when onnxruntime is installed) onnxruntime runs the file on the same input
+and the maximum absolute difference to PyTorch is printed and checked against ``--atol``.
+
+The exported graph is the feature extractor: a bare backbone (``--backbone-cfg``) or
+``model.extract_feat`` of a detector / segmentor config (backbone + neck). Whole detectors
+with post-processing (NMS) are mmdeploy's job: an mmacon model deploys like any mmdet
+model there once ``custom_imports=dict(imports=['mmacon'])`` is in the config.
+
+Examples::
+
+    python tools/deployment/pytorch2onnx.py --backbone-cfg \
+        "dict(type='AconResNet', depth=50, style='caffe', conv_bias=True)" \
+        --checkpoint r50_metaacon_mmacon.pth --shape 224 224 --output r50_metaacon.onnx
+    python tools/deployment/pytorch2onnx.py CONFIG --checkpoint CKPT --output feats.onnx
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'analysis'))
+from tool_utils import (CheckpointError, build_model, feature_fn,  # noqa: E402
+                        load_checkpoint_into, load_images, preprocess_cfg)
+
+
+class FeatureExporter(nn.Module):
+    """Wrap a model so that its forward returns a flat tuple of feature tensors."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self._fn = feature_fn(model)
+
+    def forward(self, x: torch.Tensor):
+        out = self._fn(x)
+        if isinstance(out, torch.Tensor):
+            return (out, )
+        return tuple(out)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Export an ACON backbone to ONNX')
+    parser.add_argument('config', nargs='?', default=None,
+                        help='model config (omit with --backbone-cfg)')
+    parser.add_argument('--backbone-cfg', default=None,
+                        help="backbone-only mode: dict(type='AconResNet', depth=50, ...)")
+    parser.add_argument('--checkpoint', default=None,
+                        help='weights to export (default: random initialisation)')
+    parser.add_argument('--output', default='work_dirs/model.onnx')
+    parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
+    parser.add_argument('--batch', type=int, default=2, help='batch size of the sample input')
+    parser.add_argument('--opset', type=int, default=13, help='ONNX opset (>= 13)')
+    parser.add_argument('--exporter', choices=['torchscript', 'dynamo'], default='torchscript',
+                        help='torch.onnx exporter (torchscript: dynamo=False, exact opset)')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='dynamic batch, height and width axes (torchscript exporter)')
+    parser.add_argument('--atol', type=float, default=1e-4,
+                        help='max abs difference onnxruntime vs PyTorch for --verify')
+    parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
+    args = parser.parse_args(argv)
+    if (args.config is None) == (args.backbone_cfg is None):
+        parser.error('give exactly one of CONFIG or --backbone-cfg')
+    if args.opset < 13:
+        parser.error(f'--opset must be 13 or later, got {args.opset}')
+    return args
+
+
+def export(module: nn.Module, x: torch.Tensor, output: str, opset: int = 13,
+           exporter: str = 'torchscript', dynamic: bool = False) -> list[str]:
+    """Export ``module`` (returning a tuple of tensors) to ``output``; returns output names."""
+    with torch.no_grad():
+        num_out = len(module(x))
+    output_names = [f'feat{i}' for i in range(num_out)]
+    kwargs = dict(input_names=['input'], output_names=output_names, opset_version=opset)
+    if exporter == 'torchscript':
+        if dynamic:
+            axes = {0: 'batch', 2: 'height', 3: 'width'}
+            kwargs['dynamic_axes'] = {name: axes for name in ['input'] + output_names}
+        torch.onnx.export(module, (x, ), output, dynamo=False, **kwargs)
+    else:
+        torch.onnx.export(module, (x, ), output, dynamo=True, external_data=False, **kwargs)
+    return output_names
+
+
+def run_onnxruntime(path: str, x: torch.Tensor) -> list[np.ndarray]:
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})
+
+
+def max_abs_diff(torch_outs, ort_outs) -> float:
+    if len(torch_outs) != len(ort_outs):
+        raise ValueError(f'{len(torch_outs)} PyTorch outputs vs {len(ort_outs)} from ONNX')
+    diffs = []
+    for t, o in zip(torch_outs, ort_outs):
+        if tuple(t.shape) != tuple(o.shape):
+            raise ValueError(f'shape {tuple(t.shape)} (PyTorch) vs {tuple(o.shape)} (ONNX)')
+        diffs.append(float(np.abs(t.numpy() - o).max()))
+    return max(diffs)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        model, cfg = build_model(args.config, args.backbone_cfg)
+        if args.checkpoint:
+            where = load_checkpoint_into(model, args.checkpoint)
+            print(f'loaded {args.checkpoint} into the {where}')
+        else:
+            print('warning: no --checkpoint, exporting randomly initialised weights')
+    except (CheckpointError, ValueError, KeyError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    module = FeatureExporter(model.eval()).eval()
+    mean, std, to_rgb = preprocess_cfg(cfg)
+    x, _ = load_images(None, args.batch, tuple(args.shape), mean, std, to_rgb)
+    os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)
+    names = export(module, x, args.output, args.opset, args.exporter, args.dynamic)
+    import onnx
+    proto = onnx.load(args.output)
+    opset = next((o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')), None)
+    print(f'exported {args.output}: input (N, 3, {args.shape[0]}, {args.shape[1]}), outputs '
+          f'{names}, opset {opset}, {len(proto.graph.node)} nodes')
+    if args.no_verify:
+        return 0
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print('onnxruntime is not installed: skipping the numerical check')
+        return 0
+    with torch.no_grad():
+        torch_outs = module(x)
+    diff = max_abs_diff(torch_outs, run_onnxruntime(args.output, x))
+    ok = diff <= args.atol
+    scale = max(float(t.abs().max()) for t in torch_outs)
+    print(f'onnxruntime vs PyTorch: max abs diff {diff:.3g} '
+          f'({"within" if ok else "EXCEEDS"} atol {args.atol:g}; max |output| {scale:.3g})')
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

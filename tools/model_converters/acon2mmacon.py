@@ -1,0 +1,285 @@
+"""Convert official ACON / Meta-ACON ImageNet checkpoints to mmacon backbone checkpoints.
+
+The official release (github.com/nmaac/acon) saves ``{'state_dict': ...}`` from
+``nn.DataParallel`` (keys prefixed ``module.``) with a classifier (``fc.*`` for ResNets,
+``classifier.*`` for ShuffleNetV2 / TFNet). This script
+
+1. loads the file with ``torch.load(weights_only=True)`` (refusing pickled objects),
+2. unwraps ``state_dict`` / ``model``, strips ``module.``, drops the classifier,
+3. maps the keys to the mmacon backbone (ResNet names are already mmdet's, so the
+   ResNet mapping is the identity after step 2),
+4. infers the backbone config from the tensor shapes (depth, ACON type, reduction),
+   builds that backbone and checks every key and shape (unmatched keys are listed and
+   nothing is written unless ``--no-verify``),
+5. saves ``{'state_dict': backbone_state_dict, 'meta': {...}}`` for
+   ``init_cfg=dict(type='Pretrained', checkpoint=DST)``.
+
+Example::
+
+    python tools/model_converters/acon2mmacon.py res50.metaacon.pth \
+        checkpoints/acon_r50_metaacon_mmacon.pth
+
+The official models were trained on BGR pixels in 0-255 with no mean/std normalisation;
+see ``docs/transfer_learning.md`` for the matching ``data_preprocessor``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import re
+import sys
+from collections import OrderedDict
+from typing import Callable
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from safe_checkpoint import (CheckpointError, load_state_dict_file,  # noqa: E402
+                             strip_prefixes)
+
+INPUT_CONVENTION = ('BGR channel order, pixel values in 0-255, no mean/std '
+                    'normalisation (mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False)')
+DATA_PREPROCESSOR_HINT = ("data_preprocessor=dict(mean=[0., 0., 0.], std=[1., 1., 1.], "
+                          "bgr_to_rgb=False)")
+
+# Classifier heads of the official models: not part of any backbone.
+HEAD_PATTERNS = (r'^fc\.', r'^classifier\.')
+
+RESNET_DEPTHS = {
+    ('bottleneck', (3, 4, 6, 3)): 50,
+    ('bottleneck', (3, 4, 23, 3)): 101,
+    ('bottleneck', (3, 8, 36, 3)): 152,
+    ('basic', (2, 2, 2, 2)): 18,
+    ('basic', (3, 4, 6, 3)): 34,
+}
+
+
+class ArchRule:
+    """How one official architecture maps to an mmacon backbone."""
+
+    def __init__(self, name: str, detect: Callable[[list], bool],
+                 rename: Callable[[str], str], infer_cfg: Callable[[dict], dict]) -> None:
+        self.name = name
+        self.detect = detect
+        self.rename = rename
+        self.infer_cfg = infer_cfg
+
+
+# ----------------------------------------------------------------------------- helpers
+def infer_reduction(pairs: list[tuple[int, int]], arch: str) -> int:
+    """The r with ``hidden == max(r, C // r)`` for every (C, hidden) generator; 16 first."""
+    if not pairs:
+        raise CheckpointError(f'{arch}: no Meta-ACON generator (fc1) found')
+    top = max(max(c, h) for c, h in pairs)
+    candidates = [16, 8] + [r for r in range(1, top + 1) if r not in (8, 16)]
+    for r in candidates:
+        if all(h == max(r, c // r) for c, h in pairs):
+            return r
+    raise CheckpointError(f'{arch}: Meta-ACON generator widths {sorted(set(pairs))} '
+                          f'(channels, hidden) fit no reduction r with hidden = max(r, C // r)')
+
+
+def meta_pairs(state_dict: dict) -> list[tuple[int, int]]:
+    pairs = []
+    for key, value in state_dict.items():
+        if key.endswith('.fc1.weight') and value.dim() == 4:
+            pairs.append((int(value.shape[1]), int(value.shape[0])))
+    return pairs
+
+
+def act_cfg_of(state_dict: dict, arch: str, module_re: str) -> dict | None:
+    """ACON type of the modules whose key prefix matches ``module_re`` (ending in '.')."""
+    sub = OrderedDict((k, v) for k, v in state_dict.items() if re.search(module_re, k))
+    if not sub:
+        return None
+    prefixes = {re.search(module_re, k).group(0) for k in sub}
+    if any(f'{p}fc1.weight' in sub for p in prefixes):
+        return dict(type='MetaAconC', reduction=infer_reduction(meta_pairs(sub), arch))
+    if any(f'{p}beta' in sub for p in prefixes):
+        return dict(type='AconC')
+    raise CheckpointError(f'{arch}: cannot tell the ACON type of {sorted(prefixes)[:3]}: '
+                          f'neither fc1 (Meta-ACON) nor beta (ACON-C) present')
+
+
+# ----------------------------------------------------------------------------- ResNet
+def _resnet_detect(keys: list) -> bool:
+    return any(re.match(r'layer\d+\.\d+\.conv1\.weight$', k) for k in keys)
+
+
+def _resnet_rename(key: str) -> str:
+    # torchvision names == mmdet's ResNet names (bn1 is ``norm1_name``), ``acon`` is kept.
+    return key
+
+
+def _resnet_cfg(sd: dict) -> dict:
+    counts = []
+    for stage in range(1, 5):
+        blocks = {int(m.group(1)) for k in sd
+                  for m in [re.match(rf'layer{stage}\.(\d+)\.', k)] if m}
+        if not blocks:
+            break
+        if blocks != set(range(len(blocks))):
+            raise CheckpointError(f'ResNet: layer{stage} has non-contiguous blocks '
+                                  f'{sorted(blocks)}')
+        counts.append(len(blocks))
+    kind = 'bottleneck' if 'layer1.0.conv3.weight' in sd else 'basic'
+    depth = RESNET_DEPTHS.get((kind, tuple(counts)))
+    if depth is None:
+        raise CheckpointError(f'ResNet: {kind} blocks per stage {tuple(counts)} match no depth '
+                              f'of {sorted(set(RESNET_DEPTHS.values()))}')
+    if kind == 'bottleneck':
+        if any(re.search(r'\.acon[123]\.', k) for k in sd):
+            placement, pattern = 'all', r'^layer\d+\.\d+\.acon[123]\.'
+        else:
+            placement, pattern = 'paper', r'^layer\d+\.\d+\.acon\.'
+    else:
+        placement, pattern = 'paper', r'^layer\d+\.\d+\.acon[12]\.'
+    act_cfg = act_cfg_of(sd, 'ResNet', pattern)
+    cfg = dict(type='AconResNet', depth=depth, style='caffe',
+               conv_bias='conv1.bias' in sd, act_cfg=act_cfg)
+    if 'conv1.weight' in sd and sd['conv1.weight'].shape[0] != 64:
+        cfg['base_channels'] = int(sd['conv1.weight'].shape[0])
+    if placement != 'paper':
+        cfg['act_placement'] = placement
+    return cfg
+
+
+ARCHS = OrderedDict(
+    resnet=ArchRule('resnet', _resnet_detect, _resnet_rename, _resnet_cfg),
+)
+
+
+# ----------------------------------------------------------------------------- conversion
+def detect_arch(keys: list) -> str:
+    for name, rule in ARCHS.items():
+        if rule.detect(keys):
+            return name
+    raise CheckpointError(
+        'cannot recognise the architecture from the keys (first: '
+        f'{keys[:5]}); supported: {list(ARCHS)}. Pass --arch if the layout is right.')
+
+
+def convert(state_dict: dict, arch: str | None = None) -> tuple[OrderedDict, dict]:
+    """Official state dict (already unwrapped) -> (mmacon backbone state dict, info).
+
+    ``info`` holds ``arch``, ``backbone_cfg``, ``dropped`` (classifier keys) and
+    ``renamed`` (official -> mmacon names that changed).
+    """
+    state_dict = strip_prefixes(state_dict)
+    keys = list(state_dict)
+    arch = arch or detect_arch(keys)
+    if arch not in ARCHS:
+        raise CheckpointError(f'unknown --arch {arch!r}; supported: {list(ARCHS)}')
+    rule = ARCHS[arch]
+    out, dropped, renamed = OrderedDict(), [], []
+    for key, value in state_dict.items():
+        if any(re.match(p, key) for p in HEAD_PATTERNS):
+            dropped.append(key)
+            continue
+        new_key = rule.rename(key)
+        if new_key is None:
+            dropped.append(key)
+            continue
+        if new_key != key:
+            renamed.append((key, new_key))
+        if new_key in out:
+            raise CheckpointError(f'{arch}: two keys map to {new_key!r}')
+        out[new_key] = value
+    info = dict(arch=arch, backbone_cfg=rule.infer_cfg(out), dropped=dropped, renamed=renamed)
+    return out, info
+
+
+def verify(state_dict: dict, backbone_cfg: dict) -> dict:
+    """Build ``backbone_cfg`` and compare keys and shapes; returns the mismatch lists."""
+    import mmacon  # noqa: F401  (registers the backbones)
+    from mmengine.registry import MODELS
+    model = MODELS.build(dict(backbone_cfg))
+    own = model.state_dict()
+    return dict(
+        missing=[k for k in own if k not in state_dict
+                 and not k.endswith('num_batches_tracked')],
+        unexpected=[k for k in state_dict if k not in own],
+        shape=[f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
+               for k in own if k in state_dict and state_dict[k].shape != own[k].shape])
+
+
+def format_cfg(cfg) -> str:
+    if isinstance(cfg, dict):
+        return 'dict(' + ', '.join(f'{k}={format_cfg(v)}' for k, v in cfg.items()) + ')'
+    return repr(cfg)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert an official ACON / Meta-ACON ImageNet checkpoint (ResNet-50/'
+        '101/152 ACON-C or Meta-ACON) to an mmacon backbone checkpoint')
+    parser.add_argument('src', help='official checkpoint, e.g. res50.metaacon.pth')
+    parser.add_argument('dst', help='where to save the mmacon backbone checkpoint')
+    parser.add_argument('--arch', choices=list(ARCHS), default=None,
+                        help='source architecture (default: detected from the keys)')
+    parser.add_argument('--prefix', default='',
+                        help="prefix for every key, e.g. 'backbone.' for a whole-model "
+                        "`load_from`; default none, for the backbone's init_cfg")
+    parser.add_argument('--no-verify', action='store_true',
+                        help='write even if the keys do not match the inferred backbone')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        state_dict = load_state_dict_file(args.src)
+        converted, info = convert(state_dict, args.arch)
+    except CheckpointError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    cfg = info['backbone_cfg']
+    print(f'source: {args.src} ({len(state_dict)} tensors), architecture: {info["arch"]}')
+    print(f'dropped classifier keys ({len(info["dropped"])}): {info["dropped"]}')
+    if info['renamed']:
+        print(f'renamed {len(info["renamed"])} keys, e.g. {info["renamed"][:3]}')
+    print(f'backbone: {format_cfg(cfg)}')
+
+    if info['arch'] == 'resnet' and cfg.get('style') == 'caffe':
+        print("note: the official ResNets put the stride on the first 1x1 conv: keep "
+              "style='caffe' in your config")
+    try:
+        report = verify(converted, cfg)
+    except Exception as err:  # noqa: BLE001 - the backbone could not be built
+        report = None
+        print(f'warning: could not build {cfg["type"]} to verify the keys: '
+              f'{type(err).__name__}: {err}', file=sys.stderr)
+        if not args.no_verify:
+            print('error: not writing an unverified checkpoint (pass --no-verify to force)',
+                  file=sys.stderr)
+            return 1
+    if report is not None:
+        bad = any(report.values())
+        for what, items in report.items():
+            if items:
+                print(f'{"error" if not args.no_verify else "warning"}: {len(items)} '
+                      f'{what} key(s) against {cfg["type"]}:', file=sys.stderr)
+                for item in items:
+                    print(f'    {item}', file=sys.stderr)
+        if bad and not args.no_verify:
+            print('error: keys do not match; nothing written', file=sys.stderr)
+            return 1
+        if not bad:
+            print(f'verified: all {len(converted)} tensors match {cfg["type"]} '
+                  f'(no missing, unexpected or mis-shaped keys)')
+
+    out = OrderedDict((args.prefix + k, v) for k, v in converted.items())
+    meta = dict(converted_from=osp.basename(args.src), converter='acon2mmacon',
+                arch=info['arch'], backbone_cfg=cfg, input_convention=INPUT_CONVENTION)
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    torch.save(dict(state_dict=out, meta=meta), args.dst)
+    print(f'saved {len(out)} tensors to {args.dst}')
+    print(f'input convention of these weights: {INPUT_CONVENTION}')
+    print(f'  in an mmdet / mmseg config: {DATA_PREPROCESSOR_HINT}')
+    print(f"  and backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint='{args.dst}'))")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Checkpoint loading shared by the mmacon tools, without unpickling arbitrary objects.
+
+Every tool loads with ``torch.load(..., weights_only=True)``. A checkpoint whose pickle
+names globals outside torch's weights-only allowlist is inspected first
+(``torch.serialization.get_unsafe_globals_in_checkpoint`` reads the names without
+running anything): if every such global is in :data:`KNOWN_SAFE_GLOBALS` (what an
+mmengine training checkpoint holds in ``meta`` / ``message_hub``: numpy arrays and
+scalars, mmengine's ``HistoryBuffer``) it is loaded again with ``weights_only=True`` and
+exactly those globals allowlisted; otherwise the tool refuses and names the globals.
+There is no fall back to ``weights_only=False``.
+
+Imported by the scripts next to it and in ``tools/analysis`` and ``tools/deployment``
+(which put this folder on ``sys.path``).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import zipfile
+from collections import OrderedDict
+from typing import Iterable
+
+import torch
+
+# Wrapper keys that hold the state dict, looked for in this order.
+WRAPPER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'net')
+
+# Globals an mmengine runner checkpoint pickles besides tensors (numpy >= 2 spells the
+# dtypes `getattr(numpy.dtypes, 'Float64DType')`-style, hence ``builtins.getattr``; the
+# weights-only unpickler still calls only allowlisted functions, so ``getattr`` can
+# look attributes up but nothing it returns can be called).
+KNOWN_SAFE_GLOBALS = (
+    'numpy.core.multiarray._reconstruct',
+    'numpy._core.multiarray._reconstruct',
+    'numpy.core.multiarray.scalar',
+    'numpy._core.multiarray.scalar',
+    'numpy.ndarray',
+    'numpy.dtype',
+    'builtins.getattr',
+    'mmengine.logging.history_buffer.HistoryBuffer',
+)
+_SAFE_PREFIXES = ('numpy.dtypes.', )
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable, refused or not a state dict."""
+
+
+def _is_known_safe(name: str) -> bool:
+    return name in KNOWN_SAFE_GLOBALS or (name.startswith(_SAFE_PREFIXES)
+                                          and name.endswith('DType'))
+
+
+def _resolve(name: str):
+    module, _, attr = name.rpartition('.')
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_checkpoint_file(path: str, verbose: bool = True) -> object:
+    """``torch.load(path, weights_only=True)`` with clear errors; see the module docstring."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise CheckpointError(f'checkpoint not found: {path}')
+    if os.path.isdir(path):
+        raise CheckpointError(f'checkpoint path is a directory, not a file: {path}')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        first_error = err
+    except (RuntimeError, EOFError, ValueError, IndexError, KeyError, TypeError,
+            zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(
+            f'cannot read {path} as a PyTorch checkpoint (truncated, corrupt or not a '
+            f'torch.save file): {type(err).__name__}: {str(err).splitlines()[0]}') from err
+
+    try:
+        names = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001 - legacy (non-zip) format: names not inspectable
+        names = []
+    unsafe = sorted(n for n in names if not _is_known_safe(n))
+    if not names or unsafe:
+        listed = ', '.join(unsafe or names) or '(could not be listed)'
+        raise CheckpointError(
+            f'refusing to load {path}: it was loaded with torch.load(weights_only=True), '
+            f'which refuses pickled objects other than tensors and plain containers, and it '
+            f'holds: {listed}. Loading it would run arbitrary code from the file; if you '
+            f'trust it, re-save just its tensors (torch.save(ckpt["state_dict"], ...)) '
+            f'and pass that file.') from first_error
+    try:
+        objs = [_resolve(n) for n in names]
+        if any(n.startswith('numpy') for n in names):
+            # numpy >= 2 reaches its dtype classes through getattr(numpy.dtypes, ...),
+            # which the scan above cannot see.
+            import numpy as np
+            objs += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
+    except (ImportError, AttributeError) as err:
+        raise CheckpointError(f'refusing to load {path}: cannot resolve {names}: {err}') from err
+    if verbose:
+        print(f'note: {path} holds non-tensor objects from an mmengine training run '
+              f'({", ".join(names)}); loaded with weights_only=True and only these allowlisted')
+    try:
+        with torch.serialization.safe_globals(objs):
+            return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f'refusing to load {path}: weights_only=True load failed: '
+                              f'{str(err).splitlines()[0][:300]}') from err
+
+
+def unwrap_state_dict(ckpt: object, path: str = 'checkpoint') -> 'OrderedDict[str, torch.Tensor]':
+    """Return the tensor mapping inside ``{'state_dict': ...}`` / ``{'model': ...}`` wrappers.
+
+    Non-tensor entries (e.g. ``num_batches_tracked`` saved as ints by old code) are an
+    error, so that a wrong wrapper is caught rather than silently half-loaded.
+    """
+    seen = []
+    while isinstance(ckpt, dict):
+        key = next((k for k in WRAPPER_KEYS if isinstance(ckpt.get(k), dict)), None)
+        if key is None:
+            break
+        seen.append(key)
+        ckpt = ckpt[key]
+    if not isinstance(ckpt, dict) or not ckpt:
+        raise CheckpointError(
+            f'{path} does not hold a state dict: got {type(ckpt).__name__}'
+            + (' (empty)' if isinstance(ckpt, dict) else '')
+            + (f' under {"/".join(seen)}' if seen else ''))
+    bad = [k for k, v in ckpt.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(
+            f'{path} does not look like a state dict'
+            + (f' (under {"/".join(seen)})' if seen else '')
+            + f': {len(bad)} entries are not tensors, e.g. {bad[:5]}; expected a mapping '
+            f'of parameter names to tensors, optionally wrapped as {{"state_dict": ...}} '
+            f'or {{"model": ...}}')
+    return OrderedDict((str(k), v) for k, v in ckpt.items())
+
+
+def strip_prefixes(state_dict: dict, prefixes: Iterable[str] = ('module.', )) -> OrderedDict:
+    """Remove a leading prefix from every key that has it, repeatedly (``module.module.``)."""
+    out = OrderedDict()
+    prefixes = tuple(prefixes)
+    for key, value in state_dict.items():
+        changed = True
+        while changed:
+            changed = False
+            for prefix in prefixes:
+                if key.startswith(prefix):
+                    key, changed = key[len(prefix):], True
+        out[key] = value
+    return out
+
+
+def select_prefix(state_dict: dict, prefix: str) -> OrderedDict:
+    """Keys under ``prefix`` (e.g. ``'backbone.'``) with it removed; empty if none."""
+    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
+                       if k.startswith(prefix))
+
+
+def load_state_dict_file(path: str, verbose: bool = True) -> OrderedDict:
+    """Load, unwrap and strip ``module.`` from a checkpoint file."""
+    return strip_prefixes(unwrap_state_dict(load_checkpoint_file(path, verbose), path))
+
+
+def load_into(module: torch.nn.Module, state_dict: dict, what: str = 'model',
+              strict: bool = True) -> None:
+    """``load_state_dict`` that names missing / unexpected / mis-shaped keys in one error."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    shape = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs {what} {tuple(own[k].shape)}'
+             for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+    # BN's num_batches_tracked is filled in by BN itself when absent.
+    missing_real = [k for k in missing if not k.endswith('num_batches_tracked')]
+    if shape or (strict and (missing_real or unexpected)):
+        lines = [f'checkpoint does not fit the {what}:']
+        if missing_real:
+            lines.append(f'  missing ({len(missing_real)}): {_abbrev(missing_real)}')
+        if unexpected:
+            lines.append(f'  unexpected ({len(unexpected)}): {_abbrev(unexpected)}')
+        if shape:
+            lines.append(f'  shape mismatch ({len(shape)}): {_abbrev(shape)}')
+        raise CheckpointError('\n'.join(lines))
+    module.load_state_dict({k: v for k, v in state_dict.items() if k in own}, strict=False)
+
+
+def _abbrev(items: list, n: int = 8) -> str:
+    return ', '.join(items[:n]) + (f', ... (+{len(items) - n} more)' if len(items) > n else '')
