@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ._checks import check_channels_arg, check_input
 from .functional import acon_c
+from .fused import check_impl
 
 _INITS = ('official', 'swish')
 
@@ -54,13 +55,18 @@ class AconC(nn.Module):
         init: ``'official'`` (p1, p2 ~ N(0, 1), beta = 1, as the authors' release)
             or ``'swish'`` (p1 = 1, p2 = 0, beta = 1: starts as Swish/SiLU).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
+        impl: ``'auto'`` (follow :func:`set_default_impl`, else the fastest available),
+            ``'reference'``, ``'eager'``, ``'cpp'`` or ``'compiled'``; see
+            :mod:`mmacon.models.activations.fused`.
     Shape: (N, C, *) -> (N, C, *).
     """
 
-    def __init__(self, channels: int, init: str = 'official', inplace: bool = False) -> None:
+    def __init__(self, channels: int, init: str = 'official', inplace: bool = False,
+                 impl: str = 'auto') -> None:
         super().__init__()
         self.channels = check_channels_arg(type(self).__name__, channels)
         self.init = check_init(type(self).__name__, init)
+        self.impl = check_impl(impl)
         self.p1 = _channel_param(channels)
         self.p2 = _channel_param(channels)
         self.beta = _channel_param(channels)
@@ -74,10 +80,11 @@ class AconC(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.channels)
         return acon_c(x, _as_broadcast(self.p1, x), _as_broadcast(self.p2, x),
-                      _as_broadcast(self.beta, x))
+                      _as_broadcast(self.beta, x), self.impl)
 
     def extra_repr(self) -> str:
-        return f'{self.channels}, init={self.init!r}'
+        impl = '' if self.impl == 'auto' else f', impl={self.impl!r}'
+        return f'{self.channels}, init={self.init!r}{impl}'
 
 
 @MODELS.register_module()

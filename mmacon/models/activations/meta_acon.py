@@ -24,6 +24,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ._checks import check_channels_arg, check_input
 from .acon import _channel_param, check_init, init_slopes
 from .functional import acon_c
+from .fused import check_impl
 
 GENERATOR_MODES = ('channel', 'layer', 'pixel')
 _NORM_ALTERNATIVES = ("norm_cfg=dict(type='GN', num_groups=...), "
@@ -61,6 +62,9 @@ class MetaAconC(nn.Module):
             SyncBN or ``None``.
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
+        impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
+            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'`` or
+            ``'compiled'``; beta's gradient flows into the generator with every impl.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 
@@ -70,10 +74,12 @@ class MetaAconC(nn.Module):
                  mode: str = 'channel',
                  norm_cfg: dict | None = dict(type='BN'),
                  init: str = 'official',
-                 inplace: bool = False) -> None:
+                 inplace: bool = False,
+                 impl: str = 'auto') -> None:
         super().__init__()
         name = type(self).__name__
         self.channels = check_channels_arg(name, channels)
+        self.impl = check_impl(impl)
         if mode not in GENERATOR_MODES:
             raise ValueError(f'{name}: unknown mode {mode!r}, valid: {GENERATOR_MODES}')
         if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction <= 0:
@@ -118,7 +124,7 @@ class MetaAconC(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.channels, ndim=4)
-        return acon_c(x, self.p1, self.p2, self.generate_beta(x))
+        return acon_c(x, self.p1, self.p2, self.generate_beta(x), self.impl)
 
     def extra_repr(self) -> str:
         return f'{self.channels}, reduction={self.reduction}, mode={self.mode!r}, init={self.init!r}'
