@@ -1,0 +1,258 @@
+"""tools/model_converters/acon2mmacon.py: official ACON checkpoints -> mmacon backbones.
+
+No official checkpoint can be downloaded here, so the tests write checkpoints in the
+official layout themselves: the key lists below are stated independently from the
+release's structure (torchvision-style ResNet, ``acon`` after conv2/bn2, biases on every
+conv, ``fc`` classifier, ``module.`` from DataParallel, ``{'state_dict': ...}``), and
+filled with the tensors of a randomly initialised model.
+"""
+import importlib.util
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from mmacon.models import AconResNet
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load_tool(rel):
+    spec = importlib.util.spec_from_file_location(
+        'tool_' + osp.basename(rel)[:-3], osp.join(ROOT, rel))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+conv_tool = _load_tool('tools/model_converters/acon2mmacon.py')
+
+BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
+STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+
+def official_resnet_keys(depth, act):
+    """Key names of the official ResNet-ACON / Meta-ACON checkpoints (no ``module.``)."""
+    keys = ['conv1.weight', 'conv1.bias'] + [f'bn1.{k}' for k in BN]
+    for stage, blocks in enumerate(STAGES[depth], 1):
+        for b in range(blocks):
+            p = f'layer{stage}.{b}.'
+            for i in (1, 2, 3):
+                keys += [f'{p}conv{i}.weight', f'{p}conv{i}.bias']
+                keys += [f'{p}bn{i}.{k}' for k in BN]
+            if act == 'AconC':
+                keys += [f'{p}acon.p1', f'{p}acon.p2', f'{p}acon.beta']
+            else:
+                keys += [f'{p}acon.fc1.weight', f'{p}acon.fc1.bias', f'{p}acon.fc2.weight',
+                         f'{p}acon.fc2.bias', f'{p}acon.p1', f'{p}acon.p2']
+                keys += [f'{p}acon.bn1.{k}' for k in BN] + [f'{p}acon.bn2.{k}' for k in BN]
+            if b == 0:
+                keys += [f'{p}downsample.0.weight', f'{p}downsample.0.bias']
+                keys += [f'{p}downsample.1.{k}' for k in BN]
+    return keys + ['fc.weight', 'fc.bias']
+
+
+def randomise(model, seed=0):
+    """Non-trivial values everywhere: BN statistics, biases, p1/p2/beta."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if name.endswith('running_var'):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+            elif name.endswith(('p1', 'p2', 'beta')):
+                t.copy_(torch.randn(t.shape, generator=gen))
+            else:
+                scale = (2.0 / max(t[0].numel(), 1)) ** 0.5 if t.dim() > 1 else 0.1
+                t.copy_(torch.randn(t.shape, generator=gen) * scale)
+    return model
+
+
+def official_checkpoint(model, depth, act, path):
+    """Write ``model``'s tensors as the official release would: DataParallel + fc."""
+    own = model.state_dict()
+    keys = official_resnet_keys(depth, act)
+    assert set(keys) - {'fc.weight', 'fc.bias'} == set(own), \
+        'mmacon key layout differs from the official one'
+    sd = {f'module.{k}': own[k].clone() for k in keys if not k.startswith('fc.')}
+    sd['module.fc.weight'] = torch.randn(1000, 2048)
+    sd['module.fc.bias'] = torch.randn(1000)
+    torch.save({'state_dict': sd}, path)
+    return sd
+
+
+def test_resnet50_metaacon_round_trip(tmp_path, capsys):
+    """Official-layout R-50 Meta-ACON -> convert -> Pretrained init_cfg -> same outputs."""
+    src, dst = str(tmp_path / 'res50.metaacon.pth'), str(tmp_path / 'r50_mmacon.pth')
+    ref = randomise(AconResNet(depth=50, style='caffe', conv_bias=True,
+                               act_cfg=dict(type='MetaAconC'))).eval()
+    official_checkpoint(ref, 50, 'MetaAconC', src)
+
+    assert conv_tool.main([src, dst]) == 0
+    out = capsys.readouterr().out
+    assert "dict(type='AconResNet', depth=50, style='caffe', conv_bias=True, " \
+           "act_cfg=dict(type='MetaAconC', reduction=16))" in out
+    assert "dropped classifier keys (2): ['fc.weight', 'fc.bias']" in out
+    assert 'BGR' in out and '0-255' in out and 'no mean/std' in out
+    assert 'verified' in out
+
+    saved = torch.load(dst, weights_only=True)
+    assert not any(k.startswith(('module.', 'fc.')) for k in saved['state_dict'])
+    assert saved['meta']['backbone_cfg']['depth'] == 50
+
+    model = AconResNet(depth=50, style='caffe', conv_bias=True,
+                       act_cfg=dict(type='MetaAconC'),
+                       init_cfg=dict(type='Pretrained', checkpoint=dst))
+    model.init_weights()
+    model.eval()
+    # Loading strictly too: no missing or unexpected backbone keys.
+    result = model.load_state_dict(saved['state_dict'], strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    x = torch.rand(2, 3, 64, 64) * 255
+    with torch.no_grad():
+        for a, b in zip(ref(x), model(x)):
+            assert torch.equal(a, b)
+
+
+def test_aconc_and_depths_from_stated_keys():
+    """ACON-C and the 101/152 layouts are recognised from the stated key lists alone."""
+    for depth in (50, 101, 152):
+        for act in ('AconC', 'MetaAconC'):
+            keys = official_resnet_keys(depth, act)
+            sd = {f'module.{k}': torch.empty(0) for k in keys}
+            if act == 'MetaAconC':  # the generator shapes carry the reduction
+                for k in keys:
+                    if k.endswith('acon.fc1.weight'):
+                        stage = int(k[5])
+                        c = 64 * 2 ** (stage - 1)
+                        sd[f'module.{k}'] = torch.empty(max(16, c // 16), c, 1, 1)
+            converted, info = conv_tool.convert(sd)
+            cfg = info['backbone_cfg']
+            assert cfg['depth'] == depth and cfg['conv_bias'] is True
+            assert cfg['style'] == 'caffe'
+            expected = dict(type='AconC') if act == 'AconC' else \
+                dict(type='MetaAconC', reduction=16)
+            assert cfg['act_cfg'] == expected
+            assert sorted(info['dropped']) == ['fc.bias', 'fc.weight']
+            assert len(converted) == len(keys) - 2
+
+
+def test_aconc_r50_verifies_against_backbone():
+    ref = AconResNet(depth=50, style='caffe', conv_bias=True, act_cfg=dict(type='AconC'))
+    keys = official_resnet_keys(50, 'AconC')
+    own = ref.state_dict()
+    sd = {k: own[k] for k in keys if not k.startswith('fc.')}
+    converted, info = conv_tool.convert(sd)
+    report = conv_tool.verify(converted, info['backbone_cfg'])
+    assert report == dict(missing=[], unexpected=[], shape=[])
+
+
+def _tiny_resnet_sd():
+    # A BasicBlock ResNet-18 at 8 base channels: no official model, but the same layout.
+    model = AconResNet(depth=18, base_channels=8, style='caffe', conv_bias=True,
+                       act_cfg=dict(type='AconC'))
+    return model, model.state_dict()
+
+
+@pytest.mark.parametrize('wrap', ['bare', 'model', 'state_dict', 'double_module'])
+def test_wrappers_and_prefixes(tmp_path, wrap, capsys):
+    model, sd = _tiny_resnet_sd()
+    if wrap == 'bare':
+        ckpt = dict(sd)
+    elif wrap == 'model':
+        ckpt = {'model': {f'module.{k}': v for k, v in sd.items()}, 'epoch': 3}
+    elif wrap == 'state_dict':
+        ckpt = {'state_dict': {f'module.{k}': v for k, v in sd.items()}, 'meta': {'a': 1}}
+    else:
+        ckpt = {'state_dict': {f'module.module.{k}': v for k, v in sd.items()}}
+    src, dst = str(tmp_path / 'src.pth'), str(tmp_path / 'dst.pth')
+    torch.save(ckpt, src)
+    assert conv_tool.main([src, dst]) == 0
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    assert set(saved) == set(sd)
+    out = capsys.readouterr().out
+    assert "depth=18" in out and "base_channels=8" in out
+
+
+def test_prefix_option(tmp_path):
+    _, sd = _tiny_resnet_sd()
+    src, dst = str(tmp_path / 'src.pth'), str(tmp_path / 'dst.pth')
+    torch.save({'state_dict': sd}, src)
+    assert conv_tool.main([src, dst, '--prefix', 'backbone.']) == 0
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    assert all(k.startswith('backbone.') for k in saved)
+
+
+def test_unmatched_keys_are_reported(tmp_path, capsys):
+    _, sd = _tiny_resnet_sd()
+    sd = dict(sd)
+    del sd['layer2.0.acon1.p1']
+    sd['layer2.0.extra.weight'] = torch.zeros(3)
+    src, dst = str(tmp_path / 'src.pth'), str(tmp_path / 'dst.pth')
+    torch.save({'state_dict': sd}, src)
+    assert conv_tool.main([src, dst]) == 1
+    err = capsys.readouterr().err
+    assert 'missing' in err and 'layer2.0.acon1.p1' in err
+    assert 'unexpected' in err and 'layer2.0.extra.weight' in err
+    assert 'nothing written' in err
+    assert not osp.exists(dst)
+    # --no-verify writes anyway, with warnings.
+    assert conv_tool.main([src, dst, '--no-verify']) == 0
+    assert osp.exists(dst)
+
+
+def test_missing_and_malformed_checkpoints(tmp_path, capsys):
+    dst = str(tmp_path / 'dst.pth')
+    assert conv_tool.main([str(tmp_path / 'nope.pth'), dst]) == 1
+    assert 'checkpoint not found' in capsys.readouterr().err
+
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'this is not a checkpoint' * 10)
+    assert conv_tool.main([str(garbage), dst]) == 1
+    assert 'cannot read' in capsys.readouterr().err
+
+    torch.save({'meta': {'epoch': 1}, 'optimizer': 3}, tmp_path / 'nostate.pth')
+    assert conv_tool.main([str(tmp_path / 'nostate.pth'), dst]) == 1
+    assert 'not look like a state dict' in capsys.readouterr().err
+
+    torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, tmp_path / 'other.pth')
+    assert conv_tool.main([str(tmp_path / 'other.pth'), dst]) == 1
+    assert 'cannot recognise the architecture' in capsys.readouterr().err
+    assert not osp.exists(dst)
+
+
+class _Payload:
+    """Pickles as a call to os.makedirs: must never run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.makedirs, (self.path, ))
+
+
+def test_refuses_pickled_objects(tmp_path, capsys):
+    marker = str(tmp_path / 'payload_ran')
+    _, sd = _tiny_resnet_sd()
+    src = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': dict(sd), 'extra': _Payload(marker)}, src)
+    assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 1
+    err = capsys.readouterr().err
+    assert 'refusing to load' in err and 'weights_only=True' in err
+    assert 'makedirs' in err
+    assert not osp.exists(marker)
+
+
+def test_training_checkpoint_with_numpy_meta_loads(tmp_path):
+    """mmengine runner checkpoints (numpy / HistoryBuffer in meta) pass the allowlist."""
+    import numpy as np
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('acon2mmacon_test')
+    hub.update_scalar('train/loss', 1.5)
+    _, sd = _tiny_resnet_sd()
+    src = str(tmp_path / 'run.pth')
+    torch.save({'state_dict': dict(sd), 'message_hub': hub.state_dict(),
+                'meta': {'seed': np.int64(3), 'arr': np.zeros(2)}}, src)
+    assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 0
