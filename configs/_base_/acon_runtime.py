@@ -3,8 +3,9 @@
 # mmengine refuses a key defined by two sibling bases, so this snippet cannot
 # set ``optim_wrapper`` next to an upstream config that also sets it. It holds
 # the no-decay rule once, as ``acon_paramwise_cfg``, and each family's ReLU
-# baseline applies it with ``optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})``;
-# the ACON configs inherit their baseline and so get it too.
+# baseline applies it with
+#     optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+# and the ACON configs inherit their baseline and so get it too.
 
 # Registers AconResNet, AconC, MetaAconC, ... in mmengine's root MODELS.
 custom_imports = dict(imports=['mmacon'], allow_failed_imports=False)

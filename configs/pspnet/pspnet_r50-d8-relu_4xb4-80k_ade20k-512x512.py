@@ -18,7 +18,7 @@ model = dict(
         act_cfg=None,  # plain ReLU everywhere
         style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
         conv_bias=True,  # every conv of the official models has a bias
-        # A ReLU ResNet-50 trained with the official ACON recipe; see README.md.
+        # ReLU ResNet-50 trained with the official ACON recipe (README.md).
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/res50.relu_mmacon.pth')))

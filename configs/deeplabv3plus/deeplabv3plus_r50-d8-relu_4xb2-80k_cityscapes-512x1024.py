@@ -1,0 +1,36 @@
+# DeepLabV3+ R-50-D8 512x1024 80k Cityscapes:
+# the ReLU baseline of
+# deeplabv3plus_r50-d8-metaacon_4xb2-80k_cityscapes-512x1024.py.
+# Same network with ``act_cfg=None`` (ReLU), so a comparison differs only in
+# the activation (and the ImageNet weights).
+#
+# Backbone: the official ACON ImageNet models have a torchvision-style 7x7
+# stem, so this uses AconResNet (plain stem, mmseg's "ResNetV1b") instead of
+# upstream's deep-stem ResNetV1c, whose stem would stay randomly initialised
+# with these checkpoints. Dilations and strides stay upstream's.
+_base_ = [
+    'mmseg::deeplabv3plus/deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+    '../_base_/acon_runtime.py',
+]
+
+model = dict(
+    # The official ACON ImageNet models were trained on BGR pixels in 0-255
+    # without mean/std normalisation; keep that input here.
+    data_preprocessor=dict(
+        mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False),
+    pretrained=None,  # upstream's open-mmlab://resnet50_v1c; see init_cfg
+    backbone=dict(
+        type='AconResNet',
+        act_cfg=None,  # plain ReLU everywhere
+        style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
+        conv_bias=True,  # every conv of the official models has a bias
+        # A ReLU ResNet-50 trained with the official ACON recipe (BGR 0-255,
+        # conv bias), converted with tools/model_converters/acon2mmacon.py.
+        # Not released by the authors: see README.md.
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/res50.relu_mmacon.pth')))
+
+# p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
+# configs inheriting this file differ from it only in the activation).
+optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})

@@ -1,0 +1,35 @@
+# UPerNet R-50 512x512 80k ADE20K:
+# the ReLU baseline of upernet_r50-metaacon_4xb4-80k_ade20k-512x512.py.
+# Same network with ``act_cfg=None`` (ReLU), so a comparison differs only in
+# the activation (and the ImageNet weights).
+#
+# Backbone: the official ACON ImageNet models have a torchvision-style 7x7
+# stem, so this uses AconResNet (plain stem, mmseg's "ResNetV1b") instead of
+# upstream's deep-stem ResNetV1c, whose stem would stay randomly initialised
+# with these checkpoints. Dilations and strides stay upstream's.
+_base_ = [
+    'mmseg::upernet/upernet_r50_4xb4-80k_ade20k-512x512.py',
+    '../_base_/acon_runtime.py',
+]
+
+model = dict(
+    # The official ACON ImageNet models were trained on BGR pixels in 0-255
+    # without mean/std normalisation; keep that input here.
+    data_preprocessor=dict(
+        mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False),
+    pretrained=None,  # upstream's open-mmlab://resnet50_v1c; see init_cfg
+    backbone=dict(
+        type='AconResNet',
+        act_cfg=None,  # plain ReLU everywhere
+        style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
+        conv_bias=True,  # every conv of the official models has a bias
+        # A ReLU ResNet-50 trained with the official ACON recipe (BGR 0-255,
+        # conv bias), converted with tools/model_converters/acon2mmacon.py.
+        # Not released by the authors: see README.md.
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='checkpoints/res50.relu_mmacon.pth')))
+
+# p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
+# configs inheriting this file differ from it only in the activation).
+optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
