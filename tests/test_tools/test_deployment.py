@@ -41,8 +41,19 @@ def _randomise_acon(model):
     return model
 
 
-@pytest.mark.parametrize('opset', [13, 17])
-def test_activation_modules_export(tmp_path, opset):
+@pytest.mark.parametrize('opset,impl', [(13, 'auto'), (17, 'cpp'), (13, 'eager')])
+def test_activation_modules_export(tmp_path, opset, impl):
+    """Whatever ACON-C implementation is the default, export sees the plain formula."""
+    from mmacon.models.activations import fused
+    previous = fused.get_default_impl()
+    fused.set_default_impl(impl)
+    try:
+        _check_activation_export(tmp_path, opset)
+    finally:
+        fused.set_default_impl(previous)
+
+
+def _check_activation_export(tmp_path, opset):
     torch.manual_seed(0)
     model = _randomise_acon(nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), AconC(16),
                                           MetaAconC(16), nn.Conv2d(16, 8, 1),
