@@ -1,1 +1,3 @@
-__all__: list = []
+from .resnet import AconResNet, AconResNetV1c, AconResNetV1d
+
+__all__ = ['AconResNet', 'AconResNetV1c', 'AconResNetV1d']
