@@ -1,0 +1,34 @@
+"""Run the ACON-C activation tests on every implementation of ``acon_c``.
+
+``acon_impl`` (autouse) sets the thread's default implementation, which every
+``AconC``/``AconB``/``MetaAconC`` built with the default ``impl='auto'`` follows.
+The lead's behaviour tests (``test_acon.py``, ``test_meta_acon.py``) run once per
+impl in ``FAST_IMPLS``; ``'compiled'`` (torch.compile: tens of seconds per first
+compile on 2 cores) is exercised only by the tests marked ``compile`` in
+``test_fused.py``, deselect them with ``-m "not compile"``.
+"""
+import pytest
+
+from mmacon.models.activations import default_impl
+
+# 'auto' resolves to the fused CPU kernel ('cpp') on CPU.
+FAST_IMPLS = ('auto', 'eager', 'reference')
+_PARAMETRISED_MODULES = {'test_acon', 'test_meta_acon'}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'compile: runs torch.compile (budgeted: tens of seconds on 2 cores)')
+
+
+def pytest_generate_tests(metafunc):
+    name = metafunc.module.__name__.rsplit('.', 1)[-1]
+    if 'acon_impl' in metafunc.fixturenames and name in _PARAMETRISED_MODULES:
+        metafunc.parametrize('acon_impl', FAST_IMPLS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def acon_impl(request):
+    impl = getattr(request, 'param', 'auto')
+    with default_impl(impl):
+        yield impl
