@@ -5,5 +5,6 @@ registry, so ``custom_imports = dict(imports=['mmacon'])`` is all a config needs
 """
 from .version import __version__
 from . import models  # noqa: F401  (registers activations and backbones)
+from .utils import checkpoint as _checkpoint  # noqa: F401  (torch safe globals for --resume)
 
 __all__ = ['__version__', 'models']
