@@ -256,3 +256,34 @@ def test_training_checkpoint_with_numpy_meta_loads(tmp_path):
     torch.save({'state_dict': dict(sd), 'message_hub': hub.state_dict(),
                 'meta': {'seed': np.int64(3), 'arr': np.zeros(2)}}, src)
     assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 0
+
+
+def test_shufflenet_and_tfnet_layouts_are_recognised(tmp_path, capsys):
+    """Official ShuffleNetV2 Meta-ACON 0.5x / TFNet 0.5 layouts: arch, width, reduction."""
+    shuffle = {'module.first_conv.0.weight': torch.zeros(24, 3, 3, 3),
+               'module.first_conv.2.fc1.weight': torch.zeros(8, 24, 1, 1),
+               'module.first_conv.2.p1': torch.zeros(1, 24, 1, 1),
+               'module.features.0.branch_main.2.fc1.weight': torch.zeros(8, 24, 1, 1),
+               'module.features.0.branch_main.2.p1': torch.zeros(1, 24, 1, 1),
+               'module.conv_last.0.weight': torch.zeros(1024, 192, 1, 1),
+               'module.conv_last.2.fc1.weight': torch.zeros(128, 1024, 1, 1),
+               'module.classifier.0.weight': torch.zeros(1000, 1024)}
+    converted, info = conv_tool.convert(shuffle)
+    assert info['arch'] == 'shufflenetv2'
+    assert info['backbone_cfg'] == dict(type='AconShuffleNetV2', widen_factor=0.5,
+                                        act_cfg=dict(type='MetaAconC', reduction=8))
+    assert 'classifier.0.weight' not in converted and 'first_conv.0.weight' in converted
+    tfnet = {'first_conv.0.weight': torch.zeros(8, 3, 3, 3),
+             'features.0.branch_main.2.conv_frelu.weight': torch.zeros(16, 1, 3, 3),
+             'features.0.acon.conv_frelu.weight': torch.zeros(32, 1, 3, 3),
+             'classifier.0.weight': torch.zeros(1000, 1024)}
+    converted, info = conv_tool.convert(tfnet)
+    assert info['arch'] == 'tfnet' and info['backbone_cfg']['widen_factor'] == 0.5
+    assert list(converted) == ['first_conv.0.weight',
+                               'features.0.branch_main.2.conv_frelu.weight',
+                               'features.0.acon.conv_frelu.weight']
+    # A partial layout never verifies: nothing is written.
+    src, dst = str(tmp_path / 'tf.pth'), str(tmp_path / 'dst.pth')
+    torch.save({'state_dict': tfnet}, src)
+    assert conv_tool.main([src, dst]) == 1
+    assert not osp.exists(dst)

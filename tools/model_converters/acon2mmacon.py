@@ -145,8 +145,46 @@ def _resnet_cfg(sd: dict) -> dict:
     return cfg
 
 
+# ----------------------------------------------------------------------------- ShuffleNetV2 / TFNet
+# The mmacon backbones keep the official module names (first_conv, features.N.branch_main
+# / branch_proj / acon, conv_last), so the mapping is the identity; the config comes from
+# the shapes. Provisional until those backbones land: --verify builds them and refuses to
+# write if they are not registered or the keys differ.
+SHUFFLENET_WIDTHS = {192: 0.5, 464: 1.0, 704: 1.5, 976: 2.0}
+
+
+def _shufflenet_detect(keys: list) -> bool:
+    return any(re.match(r'features\.\d+\.branch_main\.\d+\.', k) for k in keys) and \
+        not any('conv_frelu' in k for k in keys)
+
+
+def _shufflenet_cfg(sd: dict) -> dict:
+    if 'conv_last.0.weight' not in sd:
+        raise CheckpointError('ShuffleNetV2: conv_last.0.weight missing')
+    last_in = int(sd['conv_last.0.weight'].shape[1])
+    if last_in not in SHUFFLENET_WIDTHS:
+        raise CheckpointError(f'ShuffleNetV2: {last_in} channels into conv_last match no '
+                              f'width of {SHUFFLENET_WIDTHS}')
+    act_cfg = act_cfg_of(sd, 'ShuffleNetV2', r'^(first_conv|features\.\d+\.branch_\w+|'
+                         r'conv_last)\.\d+\.')
+    return dict(type='AconShuffleNetV2', widen_factor=SHUFFLENET_WIDTHS[last_in],
+                act_cfg=act_cfg or dict(type='ReLU'))
+
+
+def _tfnet_detect(keys: list) -> bool:
+    return any(re.match(r'features\.\d+\.branch_main\.2\.conv_frelu\.', k) for k in keys)
+
+
+def _tfnet_cfg(sd: dict) -> dict:
+    if 'first_conv.0.weight' not in sd:
+        raise CheckpointError('TFNet: first_conv.0.weight missing')
+    return dict(type='TFNet', widen_factor=int(sd['first_conv.0.weight'].shape[0]) / 16)
+
+
 ARCHS = OrderedDict(
     resnet=ArchRule('resnet', _resnet_detect, _resnet_rename, _resnet_cfg),
+    shufflenetv2=ArchRule('shufflenetv2', _shufflenet_detect, _resnet_rename, _shufflenet_cfg),
+    tfnet=ArchRule('tfnet', _tfnet_detect, _resnet_rename, _tfnet_cfg),
 )
 
 
@@ -213,7 +251,8 @@ def format_cfg(cfg) -> str:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an official ACON / Meta-ACON ImageNet checkpoint (ResNet-50/'
-        '101/152 ACON-C or Meta-ACON) to an mmacon backbone checkpoint')
+        '101/152 ACON-C or Meta-ACON; ShuffleNetV2 Meta-ACON and TFNet once their '
+        'backbones are registered) to an mmacon backbone checkpoint')
     parser.add_argument('src', help='official checkpoint, e.g. res50.metaacon.pth')
     parser.add_argument('dst', help='where to save the mmacon backbone checkpoint')
     parser.add_argument('--arch', choices=list(ARCHS), default=None,
