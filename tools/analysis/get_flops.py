@@ -3,8 +3,8 @@
 Counts with mmengine's analysis module (``FlopAnalyzer`` and ``parameter_count``, what
 ``get_model_complexity_info`` uses, without its per-op warnings; fvcore-style: one
 multiply-add = one FLOP; convolutions, linear layers and matmuls are counted; element-wise
-ops such as ACON's sigmoid / mul and eval-mode BN are not, so ACON's extra cost shows up only through the
-Meta-ACON generator's 1x1 convs). ``params`` counts every parameter of the measured
+ops such as ACON's sigmoid / mul and eval-mode BN are not, so ACON's extra cost shows up
+only through the Meta-ACON generator's 1x1 convs). ``params`` counts every parameter of the measured
 module (the whole detector / segmentor for a config).
 
 Examples::
