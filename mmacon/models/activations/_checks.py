@@ -1,6 +1,7 @@
 """Input validation shared by the activation modules: errors that name the values."""
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 
@@ -11,7 +12,12 @@ def check_channels_arg(name: str, channels: int) -> int:
 
 
 def check_input(name: str, x: Tensor, channels: int, ndim: int | None = None) -> None:
-    """Raise a ValueError naming the shape when ``x`` does not fit the module."""
+    """Raise a ValueError naming the shape when ``x`` does not fit the module.
+
+    Skipped while tracing (ONNX export): the traced sizes are symbolic there.
+    """
+    if torch.jit.is_tracing():
+        return
     if ndim is not None and x.dim() != ndim:
         raise ValueError(f'{name} expects a {ndim}-D (N, C, H, W) input, '
                          f'got a {x.dim()}-D tensor of shape {tuple(x.shape)}')
