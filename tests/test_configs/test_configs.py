@@ -226,8 +226,11 @@ def test_model_builds_and_runs_one_loss_forward(rel):
     # the activation asked for is in the network, and the no-decay keys reach exactly
     # its p1 / p2 / beta: nothing else in the model contains '.p1', '.p2' or '.beta'
     act_cfg = cfg.model.get('backbone', {}).get('act_cfg')
+    acts = {type(m).__name__ for m in model.modules()}
     if act_cfg is not None and act_cfg.get('type') not in ('ReLU', 'ReLU6'):
-        assert any(type(m).__name__ == act_cfg['type'] for m in model.modules()), rel
+        assert act_cfg['type'] in acts, rel
+    elif 'backbone' in cfg.model:  # a ReLU baseline has no ACON-C / Meta-ACON left
+        assert not acts & {'AconC', 'MetaAconC'}, f'{rel}: {acts & {"AconC", "MetaAconC"}}'
     keys = cfg.optim_wrapper.get('paramwise_cfg', {}).get('custom_keys', {})
     for name, _ in model.named_parameters():
         key = _matched_key(name, keys)
