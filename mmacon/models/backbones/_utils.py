@@ -5,22 +5,20 @@ import inspect
 from collections.abc import Sequence
 
 import torch
+import torch.utils.checkpoint
 from mmengine.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
-
-# act_cfg types that mean "no ACON": the backbone keeps its plain activation.
-_PLAIN_TYPES = ('ReLU', 'ReLU6')
-
 
 def _type_name(act_type) -> str:
     return act_type if isinstance(act_type, str) else getattr(act_type, '__name__', str(act_type))
 
 
-def check_act_cfg(owner: str, act_cfg: dict | None) -> dict | None:
+def check_act_cfg(owner: str, act_cfg: dict | None,
+                  plain: Sequence[str] = ('ReLU', )) -> dict | None:
     """Validate ``act_cfg``; return ``None`` for "keep the plain activation".
 
-    ``None`` and ``type='ReLU'`` (``'ReLU6'``) mean no replacement. Any other type must be
+    ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement. Any other type must be
     registered in mmengine's root ``MODELS`` (``AconC``, ``MetaAconC``, ``AconFReLU``, or
     a parameter-free one such as ``SiLU`` for a Swish baseline).
     """
@@ -31,7 +29,7 @@ def check_act_cfg(owner: str, act_cfg: dict | None) -> dict | None:
                         f'got {act_cfg!r}')
     act_type = act_cfg['type']
     if isinstance(act_type, str):
-        if act_type in _PLAIN_TYPES:
+        if act_type in plain:
             return None
         if MODELS.get(act_type) is None:
             raise KeyError(f'{owner}: unknown activation type {act_type!r} in act_cfg '
@@ -43,8 +41,12 @@ def check_act_cfg(owner: str, act_cfg: dict | None) -> dict | None:
     return dict(act_cfg)
 
 
-def build_act(act_cfg: dict, channels: int) -> nn.Module:
-    """Build an activation from ``act_cfg``, filling ``channels`` when it takes them."""
+def build_act(act_cfg: dict, channels: int, defaults: dict | None = None) -> nn.Module:
+    """Build an activation from ``act_cfg``, filling ``channels`` when it takes them.
+
+    ``defaults`` (e.g. ``reduction``) are used where the class takes them and ``act_cfg``
+    does not set them.
+    """
     cfg = dict(act_cfg)
     act_type = cfg['type']
     cls = MODELS.get(act_type) if isinstance(act_type, str) else act_type
@@ -52,8 +54,9 @@ def build_act(act_cfg: dict, channels: int) -> nn.Module:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
         params = {}
-    if 'channels' in params:
-        cfg.setdefault('channels', channels)
+    for key, value in dict(defaults or {}, channels=channels).items():
+        if key in params:
+            cfg.setdefault(key, value)
     return MODELS.build(cfg)
 
 
@@ -106,3 +109,10 @@ def norms_to_eval(module: nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, _BatchNorm):
             m.eval()
+
+
+def maybe_checkpoint(fn, x, with_cp: bool):
+    """``fn(x)``, under non-reentrant activation checkpointing when ``with_cp`` and grads on."""
+    if with_cp and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(fn, x, use_reentrant=False)
+    return fn(x)

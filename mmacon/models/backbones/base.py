@@ -1,0 +1,68 @@
+"""A small base for the light ACON backbones: a stem and a list of stages."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from ._utils import check_out_indices, freeze, norms_to_eval
+
+
+class StagedBackbone(BaseModule):
+    """Stem + stages, with ``out_indices``, ``frozen_stages`` and ``norm_eval``.
+
+    Subclasses build their layers, then call :meth:`_setup`, and implement :meth:`stem`
+    and :meth:`stages` (each stage a list of modules applied in order).
+
+    ``out_indices``: which stage outputs to return (negative ones count from the end).
+    ``frozen_stages``: -1 freezes nothing, 0 the stem, k the stem and the first k stages
+    (parameters stop their gradients, norms stay in eval mode).
+    ``norm_eval``: every BN in eval mode during training (ACON generators' BNs included).
+    """
+
+    def _setup(self, out_indices: Sequence[int], frozen_stages: int, norm_eval: bool) -> None:
+        name = type(self).__name__
+        num_stages = len(self.stages())
+        self.out_indices = check_out_indices(name, out_indices, num_stages)
+        if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int) or \
+                not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'{name}: frozen_stages must be in -1..{num_stages}, '
+                             f'got {frozen_stages!r}')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self._freeze_stages()
+
+    def stem(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def stages(self) -> list[list[nn.Module]]:
+        raise NotImplementedError
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            for m in self.stem():
+                freeze(m)
+        for stage in self.stages()[:max(self.frozen_stages, 0)]:
+            for m in stage:
+                freeze(m)
+
+    def train(self, mode: bool = True) -> 'StagedBackbone':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            norms_to_eval(self)
+        return self
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        """(N, 3, H, W) -> tuple of stage outputs for ``out_indices``."""
+        for m in self.stem():
+            x = m(x)
+        outs = []
+        last = max(self.out_indices)
+        for i, stage in enumerate(self.stages()[:last + 1]):
+            for m in stage:
+                x = m(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
