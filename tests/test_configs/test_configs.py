@@ -6,6 +6,7 @@ and Pretrained ``init_cfg`` dropped, and run one loss forward on a tiny syntheti
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import re
@@ -34,41 +35,44 @@ ACON_TAG = re.compile(r'-(metaacon|aconc)(?=[_-])')
 IMG = 32
 
 
-def _fast_external_cfg_lookup() -> None:
-    """Parse each package's model-index/metafiles once, not once per ``mmdet::`` base.
+@functools.lru_cache(maxsize=None)
+def _package_cfg_index(package_path: str) -> dict:
+    """Config name -> metafile entry of an installed OpenMMLab package, read once."""
+    import os.path as osp
+
+    from mmengine.fileio import load as load_file
+    found = {}
+    mim = osp.join(package_path, '.mim')
+    for meta_path in load_file(osp.join(mim, 'model-index.yml'))['Import']:
+        for model_cfg in load_file(osp.join(mim, meta_path))['Models']:
+            if 'Config' in model_cfg:
+                found.setdefault(model_cfg['Config'].partition('/')[-1], model_cfg)
+    return found
+
+
+@contextlib.contextmanager
+def _fast_external_cfg_lookup():
+    """While loading, parse each package's metafiles once, not once per ``mmdet::`` base.
 
     mmengine 0.10 re-reads about a hundred metafile.yml (about 1 s) each time a config
-    names an upstream one; the result only depends on the installed package.
+    names an upstream one; the answer only depends on the installed package. Same
+    lookup as ``mmengine.config.utils._get_cfg_metainfo``; unknown names go to it.
     """
     from mmengine.config import utils
-    if getattr(utils._get_cfg_metainfo, '_mmacon_cached', False):
+    original = getattr(utils, '_get_cfg_metainfo', None)
+    if original is None:  # another mmengine: nothing to speed up
+        yield
         return
-    original = utils._get_cfg_metainfo
-
-    @functools.lru_cache(maxsize=None)
-    def cached(package_path: str, cfg_path: str) -> dict:
-        return original(package_path, cfg_path)
-
-    @functools.lru_cache(maxsize=None)
-    def index(package_path: str) -> dict:
-        from mmengine.fileio import load as load_file
-        import os.path as osp
-        found = {}
-        mim = osp.join(package_path, '.mim')
-        for meta_path in load_file(osp.join(mim, 'model-index.yml'))['Import']:
-            for model_cfg in load_file(osp.join(mim, meta_path))['Models']:
-                if 'Config' in model_cfg:
-                    found.setdefault(model_cfg['Config'].partition('/')[-1], model_cfg)
-        return found
 
     def lookup(package_path: str, cfg_path: str) -> dict:
-        found = index(package_path)
-        if cfg_path not in found:  # let mmengine raise its own error
-            return cached(package_path, cfg_path)
-        return found[cfg_path]
+        found = _package_cfg_index(package_path)
+        return found[cfg_path] if cfg_path in found else original(package_path, cfg_path)
 
-    lookup._mmacon_cached = True
     utils._get_cfg_metainfo = lookup
+    try:
+        yield
+    finally:
+        utils._get_cfg_metainfo = original
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -82,8 +86,8 @@ def one_thread():
 
 @functools.lru_cache(maxsize=None)
 def _load(rel: str) -> Config:
-    _fast_external_cfg_lookup()
-    return Config.fromfile(str(CONFIG_ROOT / rel))
+    with _fast_external_cfg_lookup():
+        return Config.fromfile(str(CONFIG_ROOT / rel))
 
 
 def load(rel: str) -> Config:
