@@ -1,0 +1,107 @@
+"""Clear errors naming the path when the data root, config or checkpoint is missing
+(in process: argument parsing and config checks run before any Runner is built)."""
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from conftest import DET_CONFIG, REPO, SEG_CONFIG, TOOLS
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f'mmacon_tools_{name}',
+                                                  osp.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    return _load('train')
+
+
+@pytest.fixture(scope='module')
+def test_tool():
+    return _load('test')
+
+
+def test_train_missing_data_root(train_tool, tmp_path):
+    missing = str(tmp_path / 'nowhere' / 'tiny_cityscapes')
+    args = train_tool.parse_args([SEG_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+                                  f'train_dataloader.dataset.data_root={missing}'])
+    with pytest.raises(FileNotFoundError, match='data not found: .*nowhere/tiny_cityscapes'):
+        train_tool.build_cfg(args)
+
+
+def test_train_missing_default_tiny_data(train_tool, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # data/tiny_coco is relative to the cwd
+    args = train_tool.parse_args([DET_CONFIG])
+    with pytest.raises(FileNotFoundError) as err:
+        train_tool.build_cfg(args)
+    msg = str(err.value)
+    assert str(tmp_path / 'data' / 'tiny_coco') in msg
+    assert 'tools/misc/make_tiny_datasets.py' in msg
+
+
+def test_train_missing_annotation_file(train_tool, tmp_path):
+    root = tmp_path / 'coco'
+    (root / 'train2017').mkdir(parents=True)
+    args = train_tool.parse_args([DET_CONFIG, '--cfg-options',
+                                  f'train_dataloader.dataset.data_root={root}',
+                                  'train_cfg.val_interval=100000', 'val_cfg=None'])
+    with pytest.raises(FileNotFoundError, match='annotations/instances_train2017.json'):
+        train_tool.build_cfg(args)
+
+
+def test_train_missing_resume_checkpoint(train_tool, tmp_path):
+    ckpt = str(tmp_path / 'missing.pth')
+    args = train_tool.parse_args([SEG_CONFIG, '--resume', ckpt])
+    with pytest.raises(FileNotFoundError, match='resume checkpoint not found: .*missing.pth'):
+        train_tool.build_cfg(args)
+
+
+def test_train_missing_config(train_tool, tmp_path):
+    args = train_tool.parse_args([str(tmp_path / 'nope.py')])
+    with pytest.raises(FileNotFoundError, match='config not found: .*nope.py'):
+        train_tool.build_cfg(args)
+
+
+def test_test_missing_checkpoint(test_tool, tmp_path):
+    ckpt = str(tmp_path / 'absent' / 'iter_2.pth')
+    args = test_tool.parse_args([SEG_CONFIG, ckpt])
+    with pytest.raises(FileNotFoundError, match='checkpoint not found: .*absent/iter_2.pth'):
+        test_tool.build_cfg(args)
+
+
+def test_test_missing_data_root(test_tool, tmp_path):
+    ckpt = tmp_path / 'x.pth'
+    ckpt.write_bytes(b'')
+    missing = str(tmp_path / 'no_data')
+    args = test_tool.parse_args([SEG_CONFIG, str(ckpt), '--cfg-options',
+                                 f'test_dataloader.dataset.data_root={missing}'])
+    with pytest.raises(FileNotFoundError, match='data not found: .*no_data'):
+        test_tool.build_cfg(args)
+
+
+def test_train_args_like_upstream(train_tool):
+    args = train_tool.parse_args([SEG_CONFIG, '--resume', '--amp', '--auto-scale-lr',
+                                  '--launcher', 'pytorch', '--local-rank', '1'])
+    assert args.resume == 'auto' and args.amp and args.auto_scale_lr
+    assert args.launcher == 'pytorch' and args.local_rank == 1
+    args = train_tool.parse_args([SEG_CONFIG, '--local_rank', '0', '--resume', 'a.pth'])
+    assert args.resume == 'a.pth'
+
+
+def test_scope_picks_package():
+    from mmengine.config import Config
+
+    from mmacon.utils import register_scope
+    assert register_scope(Config.fromfile(DET_CONFIG)) == 'mmdet'
+    assert register_scope(Config.fromfile(SEG_CONFIG)) == 'mmseg'
+    with pytest.raises(ValueError, match='default_scope'):
+        register_scope(Config(dict(default_scope='mmpretrain')))
+
+
+def test_repo_paths():
+    assert osp.isfile(osp.join(REPO, 'tools', 'dist_train.sh'))
