@@ -10,17 +10,14 @@ from mmengine.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-def _type_name(act_type) -> str:
-    return act_type if isinstance(act_type, str) else getattr(act_type, '__name__', str(act_type))
-
 
 def check_act_cfg(owner: str, act_cfg: dict | None,
                   plain: Sequence[str] = ('ReLU', )) -> dict | None:
     """Validate ``act_cfg``; return ``None`` for "keep the plain activation".
 
-    ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement. Any other type must be
-    registered in mmengine's root ``MODELS`` (``AconC``, ``MetaAconC``, ``AconFReLU``, or
-    a parameter-free one such as ``SiLU`` for a Swish baseline).
+    ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement.
+    Any other type must be registered in mmengine's root ``MODELS`` (``AconC``,
+    ``MetaAconC``, ``AconFReLU``, or a parameter-free one such as ``SiLU`` for Swish).
     """
     if act_cfg is None:
         return None

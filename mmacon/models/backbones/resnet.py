@@ -18,24 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-import torch.utils.checkpoint as cp
 from mmengine.registry import MODELS
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmseg.models.utils import ResLayer
 from torch import Tensor, nn
 
 from ._utils import (add_conv_biases, build_act, check_act_cfg, check_choice,
-                     check_out_indices, freeze)
+                     check_out_indices, freeze, maybe_checkpoint)
 
 ACT_PLACEMENTS = ('paper', 'all')
-
-
-def _checkpointed(module: nn.Module, fn, x: Tensor) -> Tensor:
-    """Run ``fn(x)``, under non-reentrant activation checkpointing when ``module.with_cp``."""
-    if module.with_cp and torch.is_grad_enabled():
-        return cp.checkpoint(fn, x, use_reentrant=False)
-    return fn(x)
 
 
 class AconBasicBlock(BasicBlock):
@@ -71,7 +62,7 @@ class AconBasicBlock(BasicBlock):
             identity = x if self.downsample is None else self.downsample(x)
             return act2(out + identity)
 
-        return _checkpointed(self, _inner_forward, x)
+        return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
 class AconBottleneck(Bottleneck):
@@ -119,7 +110,7 @@ class AconBottleneck(Bottleneck):
             identity = x if self.downsample is None else self.downsample(x)
             return act3(out + identity)
 
-        return _checkpointed(self, _inner_forward, x)
+        return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -148,7 +139,8 @@ class AconResNet(ResNet):
         norm_eval, dcn, stage_with_dcn, plugins, multi_grid, contract_dilation, with_cp,
         zero_init_residual, pretrained, init_cfg: as mmdet/mmseg ``ResNet``.
         Defaults follow mmseg; note mmdet's ``ResNet`` defaults to ``norm_eval=True``
-        (its configs set it explicitly). ``with_cp`` uses non-reentrant ``torch.utils.checkpoint``. ``norm_eval`` and
+        (its configs set it explicitly). ``with_cp`` uses non-reentrant
+        ``torch.utils.checkpoint``. ``norm_eval`` and
         ``frozen_stages`` also cover the BNs inside Meta-ACON generators.
 
     Shape: (N, 3, H, W) -> tuple of (N, base_channels * 2**i * expansion, H / s_i, W / s_i)

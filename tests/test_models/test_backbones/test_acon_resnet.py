@@ -2,13 +2,13 @@
 equivalence with mmdet's ResNet, checkpointing, freezing and argument errors."""
 import pytest
 import torch
+import torch.utils.checkpoint as torch_checkpoint
 from mmdet.models.backbones import ResNet as MMDetResNet
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-import mmacon.models.backbones.resnet as resnet_module
 from mmacon.models import AconC, AconResNet, AconResNetV1c, AconResNetV1d, MetaAconC
 
 
@@ -170,13 +170,13 @@ def test_equivalent_to_mmdet_resnet_without_acon(depth, style, act_cfg):
 
 def test_with_cp_same_outputs_and_grads(monkeypatch):
     calls = []
-    real_checkpoint = resnet_module.cp.checkpoint
+    real_checkpoint = torch_checkpoint.checkpoint
 
     def spy(*args, **kwargs):
         calls.append(kwargs.get('use_reentrant'))
         return real_checkpoint(*args, **kwargs)
 
-    monkeypatch.setattr(resnet_module.cp, 'checkpoint', spy)
+    monkeypatch.setattr(torch_checkpoint, 'checkpoint', spy)
     torch.manual_seed(0)
     for depth in (18, 50):
         plain = AconResNet(depth=depth, act_cfg=dict(type='MetaAconC'))

@@ -8,7 +8,7 @@ from mmseg.registry import MODELS as MMSEG_MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmacon.models import (AconC, AconFReLU, AconMobileNetV2, AconShuffleNetV2, MetaAconC,
+from mmacon.models import (AconFReLU, AconMobileNetV2, AconShuffleNetV2, MetaAconC,
                            TFNet)
 
 
