@@ -109,6 +109,15 @@ def test_shufflenet_block_split_and_order():
     assert torch.equal(out[:, 48:], down.branch_main(x))
 
 
+@torch.no_grad()
+def test_shufflenet_split_is_the_official_channel_shuffle():
+    """Even/odd slicing == the official reshape(N*C/2, 2, HW) / permute / reshape split."""
+    x = torch.rand(2, 48, 5, 5)
+    n, c, h, w = x.shape
+    y = x.reshape(n * c // 2, 2, h * w).permute(1, 0, 2).reshape(2, -1, c // 2, h, w)
+    assert torch.equal(y[0], x[:, 0::2]) and torch.equal(y[1], x[:, 1::2])
+
+
 def test_shufflenet_relu_variant():
     model = AconShuffleNetV2(widen_factor=1.5, act_cfg=dict(type='ReLU'))
     assert count(model, nn.ReLU) == 37 and count(model, MetaAconC) == 0
