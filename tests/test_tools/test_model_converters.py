@@ -85,7 +85,7 @@ def official_checkpoint(model, depth, act, path):
 
 def test_resnet50_metaacon_round_trip(tmp_path, capsys):
     """Official-layout R-50 Meta-ACON -> convert -> Pretrained init_cfg -> same outputs."""
-    src, dst = str(tmp_path / 'res50.metaacon.pth'), str(tmp_path / 'r50_mmacon.pth')
+    src, dst = str(tmp_path / 'res50.metaacon.pth'), str(tmp_path / 'res50.metaacon_mmacon.pth')
     ref = randomise(AconResNet(depth=50, style='caffe', conv_bias=True,
                                act_cfg=dict(type='MetaAconC'))).eval()
     official_checkpoint(ref, 50, 'MetaAconC', src)
@@ -287,3 +287,140 @@ def test_shufflenet_and_tfnet_layouts_are_recognised(tmp_path, capsys):
     torch.save({'state_dict': tfnet}, src)
     assert conv_tool.main([src, dst]) == 1
     assert not osp.exists(dst)
+
+
+# ----------------------------------------------------------------------------- ShuffleNetV2 / TFNet
+# Official layouts, stated from the release's structure (not read off the mmacon modules).
+META_ACON = (['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'p1', 'p2']
+             + [f'bn1.{k}' for k in BN] + [f'bn2.{k}' for k in BN])
+ACON_FRELU = ['conv_frelu.weight', 'conv_frelu.bias'] + [f'bn1.{k}' for k in BN] \
+    + [f'bn2.{k}' for k in BN]
+
+
+def _conv_bn(prefix, conv, bn):
+    return [f'{prefix}{conv}.weight', f'{prefix}{conv}.bias'] + \
+        [f'{prefix}{bn}.{k}' for k in BN]
+
+
+def _strides(repeats):
+    return [2 if i == 0 else 1 for n in repeats for i in range(n)]
+
+
+def official_shufflenet_keys():
+    """ShuffleNetV2 Meta-ACON (every ReLU a MetaAconC, convs with bias), no ``module.``."""
+    keys = _conv_bn('first_conv.', 0, 1) + [f'first_conv.2.{k}' for k in META_ACON]
+    for n, stride in enumerate(_strides((4, 8, 4))):
+        p = f'features.{n}.branch_main.'
+        keys += _conv_bn(p, 0, 1) + [f'{p}2.{k}' for k in META_ACON]
+        keys += _conv_bn(p, 3, 4) + _conv_bn(p, 5, 6) + [f'{p}7.{k}' for k in META_ACON]
+        if stride == 2:
+            p = f'features.{n}.branch_proj.'
+            keys += _conv_bn(p, 0, 1) + _conv_bn(p, 2, 3) + [f'{p}4.{k}' for k in META_ACON]
+    keys += _conv_bn('conv_last.', 0, 1) + [f'conv_last.2.{k}' for k in META_ACON]
+    return keys + ['classifier.0.weight']
+
+
+def official_tfnet_keys():
+    """TFNet (ACON-FReLU everywhere but the stem; first_conv.2 is a ReLU)."""
+    keys = _conv_bn('first_conv.', 0, 1)
+    for n, _ in enumerate(_strides((2, 3, 8, 3))):
+        p = f'features.{n}.'
+        keys += _conv_bn(f'{p}branch_main.', 0, 1)
+        keys += [f'{p}branch_main.2.{k}' for k in ACON_FRELU]
+        keys += _conv_bn(f'{p}branch_main.', 3, 4) + [f'{p}acon.{k}' for k in ACON_FRELU]
+    keys += _conv_bn('conv_last.', 0, 1) + [f'conv_last.2.{k}' for k in ACON_FRELU]
+    return keys + ['classifier.0.weight']
+
+
+def _official_round_trip(tmp_path, capsys, ref, keys, src_name, expected_cfg, build):
+    """Write ``ref`` in the official layout, convert, load via init_cfg, compare outputs."""
+    own = ref.state_dict()
+    head = [k for k in keys if k.startswith('classifier.')]
+    assert set(keys) - set(head) == set(own), \
+        'mmacon key layout differs from the official one'
+    sd = {f'module.{k}': own[k].clone() for k in keys if k not in head}
+    sd['module.classifier.0.weight'] = torch.randn(1000, 1024)
+    src = str(tmp_path / src_name)
+    dst = str(tmp_path / (src_name[:-len('.pth')] + '_mmacon.pth'))
+    torch.save({'state_dict': sd}, src)
+
+    assert conv_tool.main([src, dst]) == 0
+    out = capsys.readouterr().out
+    assert f'backbone: {conv_tool.format_cfg(expected_cfg)}' in out
+    assert "dropped classifier keys (1): ['classifier.0.weight']" in out
+    assert 'verified' in out
+
+    saved = torch.load(dst, weights_only=True)
+    assert saved['meta']['backbone_cfg'] == expected_cfg
+    assert set(saved['state_dict']) == set(own)
+    model = build(init_cfg=dict(type='Pretrained', checkpoint=dst))
+    model.init_weights()
+    model.eval()
+    result = model.load_state_dict(saved['state_dict'], strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 255
+    with torch.no_grad():
+        ref_out, out = ref(x), model(x)
+    assert len(ref_out) == len(out) == 4
+    for a, b in zip(ref_out, out):
+        assert torch.equal(a, b)
+
+
+def test_shufflenetv2_metaacon_round_trip(tmp_path, capsys):
+    """Official-layout ShuffleNetV2 0.5x Meta-ACON (r = 8) -> convert -> same outputs."""
+    from mmacon.models.backbones.shufflenet_v2 import AconShuffleNetV2
+    torch.set_num_threads(1)
+    cfg = dict(type='AconShuffleNetV2', widen_factor=0.5,
+               act_cfg=dict(type='MetaAconC', reduction=8))
+    kwargs = {k: v for k, v in cfg.items() if k != 'type'}
+    ref = randomise(AconShuffleNetV2(**kwargs)).eval()
+    _official_round_trip(tmp_path, capsys, ref, official_shufflenet_keys(),
+                         'shufflenetv2.0.5.metaacon.pth', cfg,
+                         lambda **kw: AconShuffleNetV2(**kwargs, **kw))
+
+
+def test_tfnet_round_trip(tmp_path, capsys):
+    """Official-layout TFNet 0.5 -> convert -> same outputs."""
+    from mmacon.models.backbones.tfnet import TFNet
+    torch.set_num_threads(1)
+    ref = randomise(TFNet(widen_factor=0.5)).eval()
+    _official_round_trip(tmp_path, capsys, ref, official_tfnet_keys(), 'tfnet.0.5.pth',
+                         dict(type='TFNet', widen_factor=0.5),
+                         lambda **kw: TFNet(widen_factor=0.5, **kw))
+
+
+@pytest.mark.parametrize('width,act,expected_act', [
+    (1.0, dict(type='MetaAconC'), dict(type='MetaAconC', reduction=16)),
+    (1.5, dict(type='MetaAconC'), dict(type='MetaAconC', reduction=16)),
+    (2.0, dict(type='AconC'), dict(type='AconC')),
+    (1.0, None, dict(type='ReLU')),
+])
+def test_shufflenetv2_widths_and_acts_verify(width, act, expected_act):
+    """Every width / activation is recognised and verifies against AconShuffleNetV2."""
+    from mmacon.models.backbones.shufflenet_v2 import AconShuffleNetV2
+    sd = {f'module.{k}': v for k, v in
+          AconShuffleNetV2(widen_factor=width, act_cfg=act).state_dict().items()}
+    sd['module.classifier.0.weight'] = torch.zeros(1000, 1024)
+    converted, info = conv_tool.convert(sd)
+    assert info['backbone_cfg'] == dict(type='AconShuffleNetV2', widen_factor=width,
+                                        act_cfg=expected_act)
+    assert conv_tool.verify(converted, info['backbone_cfg']) == \
+        dict(missing=[], unexpected=[], shape=[])
+
+
+@pytest.mark.parametrize('width', [1.0, 1.5, 2.0])
+def test_tfnet_widths_verify(width):
+    from mmacon.models.backbones.tfnet import TFNet
+    sd = dict(TFNet(widen_factor=width).state_dict())
+    sd['classifier.0.weight'] = torch.zeros(1000, 1024)
+    converted, info = conv_tool.convert(sd)
+    assert info['backbone_cfg'] == dict(type='TFNet', widen_factor=width)
+    assert conv_tool.verify(converted, info['backbone_cfg']) == \
+        dict(missing=[], unexpected=[], shape=[])
+
+
+def test_tfnet_bad_width_is_refused():
+    sd = {'first_conv.0.weight': torch.zeros(12, 3, 3, 3),
+          'features.0.branch_main.2.conv_frelu.weight': torch.zeros(12, 1, 3, 3)}
+    with pytest.raises(conv_tool.CheckpointError, match='widen_factor'):
+        conv_tool.convert(sd)

@@ -1,23 +1,34 @@
 """Convert official ACON / Meta-ACON ImageNet checkpoints to mmacon backbone checkpoints.
 
+Supported: ResNet-50/101/152 ACON-C / Meta-ACON (``AconResNet``), ShuffleNetV2 Meta-ACON
+0.5x-2.0x (``AconShuffleNetV2``) and TFNet 0.5-2.0 (``TFNet``).
+
 The official release (github.com/nmaac/acon) saves ``{'state_dict': ...}`` from
 ``nn.DataParallel`` (keys prefixed ``module.``) with a classifier (``fc.*`` for ResNets,
 ``classifier.*`` for ShuffleNetV2 / TFNet). This script
 
 1. loads the file with ``torch.load(weights_only=True)`` (refusing pickled objects),
 2. unwraps ``state_dict`` / ``model``, strips ``module.``, drops the classifier,
-3. maps the keys to the mmacon backbone (ResNet names are already mmdet's, so the
-   ResNet mapping is the identity after step 2),
-4. infers the backbone config from the tensor shapes (depth, ACON type, reduction),
+3. maps the keys to the mmacon backbone (ResNet names are already mmdet's and the
+   ShuffleNetV2 / TFNet backbones keep the official module names, so the mapping is the
+   identity after step 2),
+4. infers the backbone config from the tensor shapes (ResNet depth, ShuffleNetV2 /
+   TFNet ``widen_factor``, ACON type, Meta-ACON reduction),
    builds that backbone and checks every key and shape (unmatched keys are listed and
    nothing is written unless ``--no-verify``),
 5. saves ``{'state_dict': backbone_state_dict, 'meta': {...}}`` for
    ``init_cfg=dict(type='Pretrained', checkpoint=DST)``.
 
-Example::
+Output names follow the configs: the official file name with ``_mmacon`` before ``.pth``.
+Examples::
 
     python tools/model_converters/acon2mmacon.py res50.metaacon.pth \
-        checkpoints/acon_r50_metaacon_mmacon.pth
+        checkpoints/res50.metaacon_mmacon.pth
+    python tools/model_converters/acon2mmacon.py res50.acon.pth \
+        checkpoints/res50.acon_mmacon.pth
+    python tools/model_converters/acon2mmacon.py shufflenetv2.1.5.metaacon.pth \
+        checkpoints/shufflenetv2.1.5.metaacon_mmacon.pth
+    python tools/model_converters/acon2mmacon.py tfnet.0.5.pth checkpoints/tfnet.0.5_mmacon.pth
 
 The official models were trained on BGR pixels in 0-255 with no mean/std normalisation;
 see ``docs/transfer_learning.md`` for the matching ``data_preprocessor``.
@@ -104,12 +115,9 @@ def act_cfg_of(state_dict: dict, arch: str, module_re: str) -> dict | None:
 
 # ----------------------------------------------------------------------------- ResNet
 def _resnet_detect(keys: list) -> bool:
+    # torchvision names == mmdet's ResNet names (bn1 is ``norm1_name``), ``acon`` is kept,
+    # so the ResNet mapping is the identity too.
     return any(re.match(r'layer\d+\.\d+\.conv1\.weight$', k) for k in keys)
-
-
-def _resnet_rename(key: str) -> str:
-    # torchvision names == mmdet's ResNet names (bn1 is ``norm1_name``), ``acon`` is kept.
-    return key
 
 
 def _resnet_cfg(sd: dict) -> dict:
@@ -148,9 +156,17 @@ def _resnet_cfg(sd: dict) -> dict:
 # ----------------------------------------------------------------------------- ShuffleNetV2 / TFNet
 # The mmacon backbones keep the official module names (first_conv, features.N.branch_main
 # / branch_proj / acon, conv_last), so the mapping is the identity; the config comes from
-# the shapes. Provisional until those backbones land: --verify builds them and refuses to
-# write if they are not registered or the keys differ.
+# the shapes and is checked against the built backbone (verify) before anything is written.
+# Input channels of conv_last (= stage 4 width) -> widen factor (AconShuffleNetV2.ARCH_CHANNELS).
 SHUFFLENET_WIDTHS = {192: 0.5, 464: 1.0, 704: 1.5, 976: 2.0}
+# The activation slots of the official ShuffleNetV2 (ReLU there in the plain model).
+SHUFFLENET_ACT_RE = (r'^(first_conv\.2|features\.\d+\.branch_main\.[27]|'
+                     r'features\.\d+\.branch_proj\.4|conv_last\.2)\.')
+TFNET_WIDTHS = (0.5, 1.0, 1.5, 2.0)  # stem 16 * w channels
+
+
+def _identity(key: str) -> str:
+    return key
 
 
 def _shufflenet_detect(keys: list) -> bool:
@@ -165,8 +181,8 @@ def _shufflenet_cfg(sd: dict) -> dict:
     if last_in not in SHUFFLENET_WIDTHS:
         raise CheckpointError(f'ShuffleNetV2: {last_in} channels into conv_last match no '
                               f'width of {SHUFFLENET_WIDTHS}')
-    act_cfg = act_cfg_of(sd, 'ShuffleNetV2', r'^(first_conv|features\.\d+\.branch_\w+|'
-                         r'conv_last)\.\d+\.')
+    # No parameters in the activation slots: the plain ReLU model.
+    act_cfg = act_cfg_of(sd, 'ShuffleNetV2', SHUFFLENET_ACT_RE)
     return dict(type='AconShuffleNetV2', widen_factor=SHUFFLENET_WIDTHS[last_in],
                 act_cfg=act_cfg or dict(type='ReLU'))
 
@@ -178,13 +194,22 @@ def _tfnet_detect(keys: list) -> bool:
 def _tfnet_cfg(sd: dict) -> dict:
     if 'first_conv.0.weight' not in sd:
         raise CheckpointError('TFNet: first_conv.0.weight missing')
-    return dict(type='TFNet', widen_factor=int(sd['first_conv.0.weight'].shape[0]) / 16)
+    stem = int(sd['first_conv.0.weight'].shape[0])
+    widen_factor = stem / 16
+    if widen_factor not in TFNET_WIDTHS:
+        raise CheckpointError(f'TFNet: {stem} stem channels (16 * widen_factor) match no '
+                              f'widen_factor of {TFNET_WIDTHS}')
+    cfg = dict(type='TFNet', widen_factor=widen_factor)
+    last = sd.get('conv_last.0.weight')
+    if last is not None and last.dim() == 4 and last.shape[0] != 1024:
+        cfg['last_channels'] = int(last.shape[0])
+    return cfg
 
 
 ARCHS = OrderedDict(
-    resnet=ArchRule('resnet', _resnet_detect, _resnet_rename, _resnet_cfg),
-    shufflenetv2=ArchRule('shufflenetv2', _shufflenet_detect, _resnet_rename, _shufflenet_cfg),
-    tfnet=ArchRule('tfnet', _tfnet_detect, _resnet_rename, _tfnet_cfg),
+    resnet=ArchRule('resnet', _resnet_detect, _identity, _resnet_cfg),
+    shufflenetv2=ArchRule('shufflenetv2', _shufflenet_detect, _identity, _shufflenet_cfg),
+    tfnet=ArchRule('tfnet', _tfnet_detect, _identity, _tfnet_cfg),
 )
 
 
@@ -251,10 +276,12 @@ def format_cfg(cfg) -> str:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an official ACON / Meta-ACON ImageNet checkpoint (ResNet-50/'
-        '101/152 ACON-C or Meta-ACON; ShuffleNetV2 Meta-ACON and TFNet once their '
-        'backbones are registered) to an mmacon backbone checkpoint')
+        '101/152 ACON-C or Meta-ACON, ShuffleNetV2 Meta-ACON, TFNet) to an mmacon '
+        'backbone checkpoint')
     parser.add_argument('src', help='official checkpoint, e.g. res50.metaacon.pth')
-    parser.add_argument('dst', help='where to save the mmacon backbone checkpoint')
+    parser.add_argument('dst', help='where to save the mmacon backbone checkpoint, by '
+                        'convention the source name with _mmacon before .pth, e.g. '
+                        'checkpoints/res50.metaacon_mmacon.pth')
     parser.add_argument('--arch', choices=list(ARCHS), default=None,
                         help='source architecture (default: detected from the keys)')
     parser.add_argument('--prefix', default='',
