@@ -17,7 +17,7 @@ Examples::
 
     python tools/deployment/pytorch2onnx.py --backbone-cfg \
         "dict(type='AconResNet', depth=50, style='caffe', conv_bias=True)" \
-        --checkpoint r50_metaacon_mmacon.pth --shape 224 224 --output r50_metaacon.onnx
+        --checkpoint res50.metaacon_mmacon.pth --shape 224 224 --output r50_metaacon.onnx
     python tools/deployment/pytorch2onnx.py CONFIG --checkpoint CKPT --output feats.onnx
 """
 from __future__ import annotations
