@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
+from tool_helpers import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 

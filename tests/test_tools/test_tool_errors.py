@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from conftest import DET_CONFIG, REPO, SEG_CONFIG, TOOLS
+from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, TOOLS
 
 
 def _load(name):
