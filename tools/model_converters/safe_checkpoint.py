@@ -1,20 +1,18 @@
 """Checkpoint loading shared by the mmacon tools, without unpickling arbitrary objects.
 
-Every tool loads with ``torch.load(..., weights_only=True)``. A checkpoint whose pickle
-names globals outside torch's weights-only allowlist is inspected first
-(``torch.serialization.get_unsafe_globals_in_checkpoint`` reads the names without
-running anything): if every such global is in :data:`KNOWN_SAFE_GLOBALS` (what an
-mmengine training checkpoint holds in ``meta`` / ``message_hub``: numpy arrays and
-scalars, mmengine's ``HistoryBuffer``) it is loaded again with ``weights_only=True`` and
-exactly those globals allowlisted; otherwise the tool refuses and names the globals.
-There is no fall back to ``weights_only=False``.
+Every tool loads with ``torch.load(..., weights_only=True)``. What an mmengine training
+checkpoint holds besides tensors (numpy arrays and scalars, mmengine's ``HistoryBuffer``)
+is allow-listed once, for the whole package, by :mod:`mmacon.utils.checkpoint` when
+``mmacon`` is imported. A checkpoint that still fails to load names other globals: the
+tool lists them (``torch.serialization.get_unsafe_globals_in_checkpoint`` reads the
+names without running anything) and refuses. There is no fall back to
+``weights_only=False``.
 
 Imported by the scripts next to it and in ``tools/analysis`` and ``tools/deployment``
 (which put this folder on ``sys.path``).
 """
 from __future__ import annotations
 
-import importlib
 import os
 import pickle
 import zipfile
@@ -23,38 +21,13 @@ from typing import Iterable
 
 import torch
 
+import mmacon.utils.checkpoint  # noqa: F401  (registers the allow-list for mmengine checkpoints)
+
 # Wrapper keys that hold the state dict, looked for in this order.
 WRAPPER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'net')
 
-# Globals an mmengine runner checkpoint pickles besides tensors (numpy >= 2 spells the
-# dtypes `getattr(numpy.dtypes, 'Float64DType')`-style, hence ``builtins.getattr``; the
-# weights-only unpickler still calls only allowlisted functions, so ``getattr`` can
-# look attributes up but nothing it returns can be called).
-KNOWN_SAFE_GLOBALS = (
-    'numpy.core.multiarray._reconstruct',
-    'numpy._core.multiarray._reconstruct',
-    'numpy.core.multiarray.scalar',
-    'numpy._core.multiarray.scalar',
-    'numpy.ndarray',
-    'numpy.dtype',
-    'builtins.getattr',
-    'mmengine.logging.history_buffer.HistoryBuffer',
-)
-_SAFE_PREFIXES = ('numpy.dtypes.', )
-
-
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable, refused or not a state dict."""
-
-
-def _is_known_safe(name: str) -> bool:
-    return name in KNOWN_SAFE_GLOBALS or (name.startswith(_SAFE_PREFIXES)
-                                          and name.endswith('DType'))
-
-
-def _resolve(name: str):
-    module, _, attr = name.rpartition('.')
-    return getattr(importlib.import_module(module), attr)
 
 
 def load_checkpoint_file(path: str, verbose: bool = True) -> object:
@@ -75,36 +48,16 @@ def load_checkpoint_file(path: str, verbose: bool = True) -> object:
             f'torch.save file): {type(err).__name__}: {str(err).splitlines()[0]}') from err
 
     try:
-        names = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # noqa: BLE001 - legacy (non-zip) format: names not inspectable
         names = []
-    unsafe = sorted(n for n in names if not _is_known_safe(n))
-    if not names or unsafe:
-        listed = ', '.join(unsafe or names) or '(could not be listed)'
-        raise CheckpointError(
-            f'refusing to load {path}: it was loaded with torch.load(weights_only=True), '
-            f'which refuses pickled objects other than tensors and plain containers, and it '
-            f'holds: {listed}. Loading it would run arbitrary code from the file; if you '
-            f'trust it, re-save just its tensors (torch.save(ckpt["state_dict"], ...)) '
-            f'and pass that file.') from first_error
-    try:
-        objs = [_resolve(n) for n in names]
-        if any(n.startswith('numpy') for n in names):
-            # numpy >= 2 reaches its dtype classes through getattr(numpy.dtypes, ...),
-            # which the scan above cannot see.
-            import numpy as np
-            objs += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
-    except (ImportError, AttributeError) as err:
-        raise CheckpointError(f'refusing to load {path}: cannot resolve {names}: {err}') from err
-    if verbose:
-        print(f'note: {path} holds non-tensor objects from an mmengine training run '
-              f'({", ".join(names)}); loaded with weights_only=True and only these allowlisted')
-    try:
-        with torch.serialization.safe_globals(objs):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(f'refusing to load {path}: weights_only=True load failed: '
-                              f'{str(err).splitlines()[0][:300]}') from err
+    listed = ', '.join(names) or '(could not be listed)'
+    raise CheckpointError(
+        f'refusing to load {path}: it was loaded with torch.load(weights_only=True), '
+        f'which refuses pickled objects other than tensors, plain containers and what '
+        f'mmengine checkpoints hold, and it holds: {listed}. Loading it would run arbitrary '
+        f'code from the file; if you trust it, re-save just its tensors '
+        f'(torch.save(ckpt["state_dict"], ...)) and pass that file.') from first_error
 
 
 def unwrap_state_dict(ckpt: object, path: str = 'checkpoint') -> 'OrderedDict[str, torch.Tensor]':
