@@ -74,6 +74,41 @@ struct Geo {
     i64 s1[3], s2[3];  // per coefficient (d, p2, beta): strides of o1, o2
 };
 
+// Rows whose coefficients are constant along the row (NCHW with per-channel or
+// per-(n, c) coefficients: the common case). Kept out of line: inlined into the
+// row loop below, GCC schedules this loop about 1.7x slower.
+template <typename T>
+__attribute__((noinline)) static void fwd_row_const(const T* __restrict x, T* __restrict y,
+                                                    i64 K, T d, T p2, T b) {
+#pragma omp simd
+    for (i64 k = 0; k < K; ++k) {
+        const T xv = x[k];
+        y[k] = xv * (d * sigm(b * d * xv) + p2);
+    }
+}
+
+template <typename T, bool WGX>
+__attribute__((noinline)) static void bwd_row_const(const T* __restrict go, const T* __restrict x,
+                                                    T* __restrict gx, i64 K, T d, T p2, T b,
+                                                    T* sums) {
+    T sd = 0, sp = 0, sb = 0;
+#pragma omp simd reduction(+:sd, sp, sb)
+    for (i64 k = 0; k < K; ++k) {
+        const T xv = x[k], gov = go[k];
+        const T u = d * xv;
+        const T t = b * u;
+        const T s = sigm(t);
+        const T ds = s * (T(1) - s);
+        const T gg = s + t * ds;
+        if (WGX) gx[k] = gov * (d * gg + p2);
+        const T gox = gov * xv;
+        sd += gox * gg;
+        sp += gox;
+        sb += gov * u * u * ds;
+    }
+    sums[0] = sd; sums[1] = sp; sums[2] = sb;
+}
+
 template <typename T, bool VD, bool VP, bool VB>
 static void fwd_rows(const T* __restrict x, T* __restrict y, const T* __restrict d,
                      const T* __restrict p2, const T* __restrict b, const Geo& g,
@@ -86,6 +121,10 @@ static void fwd_rows(const T* __restrict x, T* __restrict y, const T* __restrict
         const T* br = b + o1 * g.s1[2] + o2 * g.s2[2];
         const T* __restrict xr = x + r * K;
         T* __restrict yr = y + r * K;
+        if (!VD && !VP && !VB) {
+            fwd_row_const<T>(xr, yr, K, dr[0], pr[0], br[0]);
+            continue;
+        }
 #pragma omp simd
         for (i64 k = 0; k < K; ++k) {
             const T dv = VD ? dr[k] : dr[0];
@@ -122,6 +161,12 @@ static void bwd_rows(const T* __restrict go, const T* __restrict x, T* __restric
         double* __restrict gdr = gd + od;
         double* __restrict gpr = gp + op;
         double* __restrict gbr = gb + ob;
+        if (!VD && !VP && !VB) {
+            T sums[3];
+            bwd_row_const<T, WGX>(gor, xr, gxr, K, dr[0], pr[0], br[0], sums);
+            gdr[0] += sums[0]; gpr[0] += sums[1]; gbr[0] += sums[2];
+            continue;
+        }
 #pragma omp simd reduction(+:sd, sp, sb)
         for (i64 k = 0; k < K; ++k) {
             const T dv = VD ? dr[k] : dr[0];

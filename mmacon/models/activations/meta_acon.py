@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.registry import MODELS
 from torch import Tensor, nn
@@ -25,6 +26,7 @@ from ._checks import check_channels_arg, check_input
 from .acon import _channel_param, check_init, init_slopes
 from .functional import acon_c
 from .fused import check_impl
+from .spatial_mean import spatial_mean
 
 GENERATOR_MODES = ('channel', 'layer', 'pixel')
 _NORM_ALTERNATIVES = ("norm_cfg=dict(type='GN', num_groups=...), "
@@ -35,6 +37,11 @@ def _build_norm(norm_cfg: dict | None, channels: int) -> nn.Module:
     if norm_cfg is None:
         return nn.Identity()
     return build_norm_layer(norm_cfg, channels)[1]
+
+
+def _pointwise(y: Tensor, conv: nn.Conv2d) -> Tensor:
+    """A 1x1 ``conv`` applied to (N, C, 1, 1) features as a matrix product: -> (N, C_out)."""
+    return F.linear(y.flatten(1), conv.weight.flatten(1), conv.bias)
 
 
 def _one_value_per_channel(norm: nn.Module, y: Tensor) -> bool:
@@ -112,12 +119,16 @@ class MetaAconC(nn.Module):
 
     def generate_beta(self, x: Tensor) -> Tensor:
         """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode."""
+        n = x.size(0)
         if self.mode == 'channel':
-            y = x.mean(dim=(2, 3), keepdim=True)
-            y = self._norm(self.bn1, self.fc1(y))
-            y = self._norm(self.bn2, self.fc2(y))
+            # The 1x1 convs act on (N, C, 1, 1): run them as matrix products on (N, C),
+            # which cost microseconds where a convolution call costs ~0.3 ms on CPU.
+            y = _pointwise(spatial_mean(x, (2, 3)), self.fc1)
+            y = self._norm(self.bn1, y.view(n, -1, 1, 1))
+            y = _pointwise(y, self.fc2)
+            y = self._norm(self.bn2, y.view(n, -1, 1, 1))
         elif self.mode == 'layer':
-            y = self.fc(x.mean(dim=(1, 2, 3), keepdim=True))
+            y = _pointwise(spatial_mean(x, (1, 2, 3)), self.fc).view(n, 1, 1, 1)
         else:
             y = self._norm(self.bn, self.fc(x))
         return torch.sigmoid(y)
