@@ -11,7 +11,7 @@ import os
 import torch
 from mmengine.config import Config
 
-from common import median_time, saved_bytes
+from common import interleaved_median_times, saved_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
@@ -70,36 +70,42 @@ def batch(scope: str, n: int, hw: int, device: str):
 
 
 def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3):
+    """Per model, the three backbones are built side by side and their steps timed
+    round-robin (see :func:`common.interleaved_median_times`)."""
     rows = []
     for model_name, (scope, pattern) in MODELS.items():
-        results = {}
+        steps, mems = {}, {}
         for act, tag in ACTS.items():
             torch.manual_seed(0)
             model = build(scope, pattern.format(tag), device)
             x, samples = batch(scope, n, hw, device)
 
-            def losses():
+            def losses(model=model, x=x, samples=samples):
                 out = model.loss(x, samples)
                 return sum(v.sum() if isinstance(v, torch.Tensor) else sum(t.sum() for t in v)
                            for k, v in out.items() if 'loss' in k)
 
-            def step():
+            def step(model=model, losses=losses):
                 model.zero_grad(set_to_none=True)
                 losses().backward()
 
-            nbytes, loss = saved_bytes(losses)
-            loss.backward()
-            del loss
             if device.startswith('cuda'):
+                torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
-            t = median_time(step, device, warmup=1, repeats=repeats)
-            mem = torch.cuda.max_memory_allocated() if device.startswith('cuda') else nbytes
-            results[act] = (t, mem)
-            del model
-        base_t, base_m = results['ReLU']
-        for act, (t, m) in results.items():
-            rows.append(dict(model=model_name, act=act, s=t, vs_relu=t / base_t, mem=m / 2**20,
-                             mem_vs_relu=m / base_m))
+                step()
+                mems[act] = torch.cuda.max_memory_allocated()
+            else:
+                nbytes, loss = saved_bytes(losses)
+                loss.backward()
+                del loss
+                mems[act] = nbytes
+            steps[act] = step
+        times = interleaved_median_times(steps, device, warmup=1, repeats=repeats)
+        base_t, base_m = times['ReLU'], mems['ReLU']
+        for act in ACTS:
+            rows.append(dict(model=model_name, act=act, s=times[act], vs_relu=times[act] / base_t,
+                             mem=mems[act] / 2**20, mem_vs_relu=mems[act] / base_m))
+        del steps
     return rows
 
 

@@ -1,7 +1,10 @@
-"""Timing and memory helpers shared by the benchmarks: medians after warm-up, saved bytes."""
+"""Timing and memory helpers shared by the benchmarks: medians after warm-up, saved bytes,
+the allocator setting."""
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 from typing import Callable
 
@@ -28,6 +31,25 @@ def median_time(fn: Callable[[], object], device: str = 'cpu', warmup: int = 2,
     return statistics.median(times)
 
 
+def interleaved_median_times(fns: dict[str, Callable[[], object]], device: str = 'cpu',
+                             warmup: int = 2, repeats: int = 9) -> dict[str, float]:
+    """Median wall time (s) of each ``fn``, timed round-robin after ``warmup`` rounds.
+
+    One call of each candidate per round, so that drift in the machine's speed (other
+    jobs, frequency) lands on all candidates alike instead of on whichever ran last.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(warmup + repeats):
+        for name, fn in fns.items():
+            sync(device)
+            t0 = time.perf_counter()
+            fn()
+            sync(device)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def saved_bytes(fn: Callable[[], torch.Tensor]) -> tuple[int, torch.Tensor]:
     """Bytes autograd keeps for backward while running ``fn``, each storage counted once."""
     storages: dict = {}
@@ -40,3 +62,25 @@ def saved_bytes(fn: Callable[[], torch.Tensor]) -> tuple[int, torch.Tensor]:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = fn()
     return sum(storages.values()), out
+
+
+# glibc returns freed blocks of >= 128 KiB to the OS (munmap / heap trim), so
+# the next same-sized tensor page-faults in fresh zeroed pages: whether a given
+# step pays that ~1-2 ms at 6 MiB depends on the order of frees, and timings of the
+# same op become bimodal. These settings keep freed memory mapped (as PyTorch's
+# caching allocator does on CUDA), so what is timed is the kernels.
+STABLE_MALLOC = {'MALLOC_MMAP_THRESHOLD_': str(32 << 20), 'MALLOC_MMAP_MAX_': '0',
+                 'MALLOC_TRIM_THRESHOLD_': str(1 << 36)}
+
+
+def reexec_with_stable_malloc() -> None:
+    """Restart this script with :data:`STABLE_MALLOC` in the environment (once)."""
+    if all(os.environ.get(k) == v for k, v in STABLE_MALLOC.items()):
+        return
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STABLE_MALLOC})
+
+
+def malloc_note() -> str:
+    pinned = all(os.environ.get(k) == v for k, v in STABLE_MALLOC.items())
+    return ('glibc malloc with freed memory kept mapped (`benchmarks/common.py`, '
+            '`STABLE_MALLOC`)' if pinned else 'the system allocator as configured')

@@ -3,6 +3,7 @@ and, when CUDA is available, the same tables on the GPU.
 
     .venv/bin/python benchmarks/run_all.py        # or: make bench
     .venv/bin/python benchmarks/run_all.py --skip-models   # per-activation only
+    .venv/bin/python benchmarks/run_all.py --system-malloc # don't pin glibc malloc
 """
 from __future__ import annotations
 
@@ -16,30 +17,74 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_activations  # noqa: E402
 import bench_models  # noqa: E402
+from common import malloc_note, reexec_with_stable_malloc  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'benchmarks_header.md')
+HERE = os.path.dirname(os.path.abspath(__file__))
+HEADER = os.path.join(HERE, 'benchmarks_header.md')
+FOOTER = os.path.join(HERE, 'benchmarks_footer.md')
+
+
+# (row name, column, limit) per target; the worst shape decides.
+TARGETS = [
+    ('AconC (auto)', 'saved', 1.1, 'AconC saved for backward / input'),
+    ('AconC (auto)', 'vs_silu', 1.5, 'AconC forward+backward time / SiLU'),
+    ('MetaAconC (auto)', 'saved', 1.2, 'MetaAconC saved for backward / input'),
+    ('MetaAconC (auto)', 'vs_silu', 1.8, 'MetaAconC forward+backward time / SiLU'),
+]
+
+
+def targets_markdown(act_rows: list, model_rows: list) -> str:
+    """Each target with the worst measured ratio and whether it is met."""
+    lines = ['| target | limit | worst measured | met |', '|---|---|---|---|']
+    for name, col, limit, label in TARGETS:
+        worst = max(r[col] for r in act_rows if r['name'] == name)
+        lines.append(f"| {label} | <= {limit}x | {worst:.2f}x | {'yes' if worst <= limit else 'no'} |")
+    for r in model_rows:
+        if r['act'] == 'ACON-C':
+            ok = r['vs_relu'] <= 1.1
+            lines.append(f"| {r['model']} training step with ACON-C / ReLU | <= 1.1x | "
+                         f"{r['vs_relu']:.2f}x | {'yes' if ok else 'no'} |")
+    return '\n'.join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--repeats', type=int, default=9)
+    ap.add_argument('--repeats', type=int, default=15)
+    ap.add_argument('--model-repeats', type=int, default=5)
     ap.add_argument('--skip-models', action='store_true')
+    ap.add_argument('--system-malloc', action='store_true',
+                    help='time with the allocator as configured (timings turn bimodal)')
     ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     a = ap.parse_args()
+    if not a.system_malloc:
+        reexec_with_stable_malloc()
     torch.set_num_threads(a.threads)
+    act_rows = bench_activations.run('cpu', repeats=a.repeats)
     parts = [open(HEADER).read().rstrip(), '',
              f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
-             f'{a.threads} threads, median of {a.repeats} after warm-up.', '',
-             '## CPU: per activation', '',
-             bench_activations.to_markdown(bench_activations.run('cpu', repeats=a.repeats))]
+             f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}.', '',
+             '## CPU: per activation', '', bench_activations.to_markdown(act_rows),
+             '', '## CPU: per activation, channels_last input', '',
+             bench_activations.to_markdown(bench_activations.run(
+                 'cpu', shapes=bench_activations.SHAPES[-1:], repeats=a.repeats,
+                 channels_last=True)),
+             '', '## CPU: bandwidth of the fused kernels', '',
+             bench_activations.bandwidth_markdown(
+                 bench_activations.bandwidth('cpu', repeats=a.repeats))]
+    model_rows = []
     if not a.skip_models:
-        parts += ['', '## CPU: one training step, 2x3x128x128 (median of 2 after 1 warm-up)', '',
-                  bench_models.to_markdown(bench_models.run('cpu', hw=128, repeats=2), 'cpu')]
+        model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
+        parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
+                  'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
+    parts += ['', '## CPU: the targets of issue 5', '', targets_markdown(act_rows, model_rows)]
     if torch.cuda.is_available():
         parts += ['', f'## CUDA ({torch.cuda.get_device_name()}): per activation', '',
-                  bench_activations.to_markdown(bench_activations.run('cuda', repeats=a.repeats))]
+                  bench_activations.to_markdown(bench_activations.run('cuda', repeats=a.repeats)),
+                  '', '## CUDA: bandwidth of the fused kernels', '',
+                  bench_activations.bandwidth_markdown(
+                      bench_activations.bandwidth('cuda', repeats=a.repeats))]
         if not a.skip_models:
             parts += ['', '## CUDA: one training step, 2x3x512x512', '',
                       bench_models.to_markdown(bench_models.run('cuda', hw=512, repeats=5), 'cuda')]
@@ -47,6 +92,8 @@ def main() -> None:
         parts += ['', '## CUDA', '', 'No GPU was available when this file was generated; '
                   '`run_all.py` adds the CUDA tables (impl `auto` = torch.compile/Triton) '
                   'when CUDA is available.']
+    if os.path.exists(FOOTER):
+        parts += ['', open(FOOTER).read().rstrip()]
     text = '\n'.join(parts) + '\n'
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, 'w') as f:

@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import warnings
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -74,118 +75,95 @@ struct Geo {
     i64 s1[3], s2[3];  // per coefficient (d, p2, beta): strides of o1, o2
 };
 
-// Rows whose coefficients are constant along the row (NCHW with per-channel or
-// per-(n, c) coefficients: the common case). Kept out of line: inlined into the
-// row loop below, GCC schedules this loop about 1.7x slower.
-template <typename T>
-__attribute__((noinline)) static void fwd_row_const(const T* __restrict x, T* __restrict y,
-                                                    i64 K, T d, T p2, T b) {
+// `rows` consecutive rows of K contiguous elements that share their coefficients.
+// A coefficient is either constant along a row (V* = false: NCHW with per-channel
+// or per-(n, c) coefficients, the common case) or contiguous along it (V* = true:
+// channels_last, or a per-pixel beta). The row functions are kept out of line:
+// inlined into the walkers below, GCC schedules their vector loop ~1.7x slower.
+template <typename T, bool VD, bool VP, bool VB>
+__attribute__((noinline)) static void fwd_block(const T* __restrict x, T* __restrict y,
+                                                i64 rows, i64 K, const T* __restrict d,
+                                                const T* __restrict p2, const T* __restrict b) {
+    const T d0 = d[0], p0 = p2[0], b0 = b[0];
+    for (i64 r = 0; r < rows; ++r, x += K, y += K) {
 #pragma omp simd
-    for (i64 k = 0; k < K; ++k) {
-        const T xv = x[k];
-        y[k] = xv * (d * sigm(b * d * xv) + p2);
+        for (i64 k = 0; k < K; ++k) {
+            const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
+            const T xv = x[k];
+            y[k] = xv * (dv * sigm(bv * dv * xv) + pv);
+        }
     }
 }
 
-template <typename T, bool WGX>
-__attribute__((noinline)) static void bwd_row_const(const T* __restrict go, const T* __restrict x,
-                                                    T* __restrict gx, i64 K, T d, T p2, T b,
-                                                    T* sums) {
-    T sd = 0, sp = 0, sb = 0;
+// Backward of a block: writes grad_x (if WGX) and adds the rows' contributions to the
+// coefficients' float64 buffers gd, gp, gb (this thread's, compact layout); sums
+// along a row are taken in T and flushed to float64 once per row.
+template <typename T, bool WGX, bool VD, bool VP, bool VB>
+__attribute__((noinline)) static void bwd_block(const T* __restrict go, const T* __restrict x,
+                                                T* __restrict gx, i64 rows, i64 K,
+                                                const T* __restrict d, const T* __restrict p2,
+                                                const T* __restrict b, double* __restrict gd,
+                                                double* __restrict gp, double* __restrict gb) {
+    const T d0 = d[0], p0 = p2[0], b0 = b[0];
+    for (i64 r = 0; r < rows; ++r, go += K, x += K) {
+        T sd = 0, sp = 0, sb = 0;  // row sums for coefficients constant along the row
 #pragma omp simd reduction(+:sd, sp, sb)
-    for (i64 k = 0; k < K; ++k) {
-        const T xv = x[k], gov = go[k];
-        const T u = d * xv;
-        const T t = b * u;
-        const T s = sigm(t);
-        const T ds = s * (T(1) - s);
-        const T gg = s + t * ds;
-        if (WGX) gx[k] = gov * (d * gg + p2);
-        const T gox = gov * xv;
-        sd += gox * gg;
-        sp += gox;
-        sb += gov * u * u * ds;
+        for (i64 k = 0; k < K; ++k) {
+            const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
+            const T xv = x[k], gov = go[k];
+            const T u = dv * xv;
+            const T t = bv * u;
+            const T s = sigm(t);
+            const T ds = s * (T(1) - s);           // sigmoid'(t)
+            const T gg = s + t * ds;               // d(u * s)/du
+            if (WGX) gx[k] = gov * (dv * gg + pv);
+            const T gox = gov * xv;
+            const T vd = gox * gg, vb = gov * u * u * ds;
+            if (VD) { gd[k] += vd; gp[k] += gox; } else { sd += vd; sp += gox; }
+            if (VB) { gb[k] += vb; } else { sb += vb; }
+        }
+        if (!VD) { gd[0] += sd; gp[0] += sp; }
+        if (!VB) gb[0] += sb;
+        if (WGX) gx += K;
     }
-    sums[0] = sd; sums[1] = sp; sums[2] = sb;
+}
+
+// Rows r .. r + run - 1 address the same coefficients when no coefficient moves
+// with o2 (e.g. channels_last with per-channel or per-(n, c) coefficients).
+static inline i64 run_length(const Geo& g, i64 r, i64 r1) {
+    if (g.s2[0] != 0 || g.s2[1] != 0 || g.s2[2] != 0) return 1;
+    const i64 end = (r / g.O2 + 1) * g.O2;
+    return (end < r1 ? end : r1) - r;
 }
 
 template <typename T, bool VD, bool VP, bool VB>
 static void fwd_rows(const T* __restrict x, T* __restrict y, const T* __restrict d,
                      const T* __restrict p2, const T* __restrict b, const Geo& g,
                      i64 r0, i64 r1) {
-    const i64 K = g.K;
-    for (i64 r = r0; r < r1; ++r) {
+    for (i64 r = r0, run; r < r1; r += run) {
+        run = run_length(g, r, r1);
         const i64 o1 = r / g.O2, o2 = r % g.O2;
-        const T* dr = d + o1 * g.s1[0] + o2 * g.s2[0];
-        const T* pr = p2 + o1 * g.s1[1] + o2 * g.s2[1];
-        const T* br = b + o1 * g.s1[2] + o2 * g.s2[2];
-        const T* __restrict xr = x + r * K;
-        T* __restrict yr = y + r * K;
-        if (!VD && !VP && !VB) {
-            fwd_row_const<T>(xr, yr, K, dr[0], pr[0], br[0]);
-            continue;
-        }
-#pragma omp simd
-        for (i64 k = 0; k < K; ++k) {
-            const T dv = VD ? dr[k] : dr[0];
-            const T pv = VP ? pr[k] : pr[0];
-            const T bv = VB ? br[k] : br[0];
-            const T xv = xr[k];
-            const T u = dv * xv;
-            yr[k] = u * sigm(bv * u) + pv * xv;
-        }
+        fwd_block<T, VD, VP, VB>(x + r * g.K, y + r * g.K, run, g.K,
+                                 d + o1 * g.s1[0] + o2 * g.s2[0],
+                                 p2 + o1 * g.s1[1] + o2 * g.s2[1],
+                                 b + o1 * g.s1[2] + o2 * g.s2[2]);
     }
 }
 
-// Backward. gd, gp, gb: this thread's float64 buffers in the coefficients' compact
-// layout (always present: the sums are cheap next to the pass over memory, and
-// branch-free stores keep the loop vectorised). WGX: write grad_x.
 template <typename T, bool WGX, bool VD, bool VP, bool VB>
 static void bwd_rows(const T* __restrict go, const T* __restrict x, T* __restrict gx,
                      const T* __restrict d, const T* __restrict p2, const T* __restrict b,
                      double* __restrict gd, double* __restrict gp, double* __restrict gb,
                      const Geo& g, i64 r0, i64 r1) {
-    const i64 K = g.K;
-    for (i64 r = r0; r < r1; ++r) {
+    for (i64 r = r0, run; r < r1; r += run) {
+        run = run_length(g, r, r1);
         const i64 o1 = r / g.O2, o2 = r % g.O2;
         const i64 od = o1 * g.s1[0] + o2 * g.s2[0];
         const i64 op = o1 * g.s1[1] + o2 * g.s2[1];
         const i64 ob = o1 * g.s1[2] + o2 * g.s2[2];
-        const T* dr = d + od;
-        const T* pr = p2 + op;
-        const T* br = b + ob;
-        const T* __restrict xr = x + r * K;
-        const T* __restrict gor = go + r * K;
-        T* __restrict gxr = WGX ? gx + r * K : nullptr;
-        T sd = 0, sp = 0, sb = 0;  // row sums for coefficients constant along the row
-        double* __restrict gdr = gd + od;
-        double* __restrict gpr = gp + op;
-        double* __restrict gbr = gb + ob;
-        if (!VD && !VP && !VB) {
-            T sums[3];
-            bwd_row_const<T, WGX>(gor, xr, gxr, K, dr[0], pr[0], br[0], sums);
-            gdr[0] += sums[0]; gpr[0] += sums[1]; gbr[0] += sums[2];
-            continue;
-        }
-#pragma omp simd reduction(+:sd, sp, sb)
-        for (i64 k = 0; k < K; ++k) {
-            const T dv = VD ? dr[k] : dr[0];
-            const T pv = VP ? pr[k] : pr[0];
-            const T bv = VB ? br[k] : br[0];
-            const T xv = xr[k], gov = gor[k];
-            const T u = dv * xv;
-            const T t = bv * u;
-            const T s = sigm(t);
-            const T ds = s * (T(1) - s);           // sigmoid'(t)
-            const T gg = s + t * ds;               // d(u * s)/du
-            if (WGX) gxr[k] = gov * (dv * gg + pv);
-            const T gox = gov * xv;
-            const T vd = gox * gg, vb = gov * u * u * ds;
-            if (VD) { gdr[k] += vd; gpr[k] += gox; } else { sd += vd; sp += gox; }
-            if (VB) { gbr[k] += vb; } else { sb += vb; }
-        }
-        if (!VD) { gdr[0] += sd; gpr[0] += sp; }
-        if (!VB) gbr[0] += sb;
+        bwd_block<T, WGX, VD, VP, VB>(go + r * g.K, x + r * g.K, WGX ? gx + r * g.K : nullptr,
+                                      run, g.K, d + od, p2 + op, b + ob, gd + od, gp + op,
+                                      gb + ob);
     }
 }
 
@@ -414,15 +392,14 @@ def _compact(coef: Tensor, x: Tensor) -> tuple[Tensor, tuple[int, int, int]] | N
     spatial = shape[2:]
     if n not in (1, x.size(0)) or c not in (1, x.size(1)):
         return None
-    if all(s == 1 for s in spatial):
-        s = 1
-    elif tuple(spatial) == tuple(x.shape[2:]):
-        s = 1
-        for v in spatial:
-            s *= v
-    else:
+    s = 1
+    for v in spatial:
+        s *= v
+    if s != 1 and tuple(spatial) != tuple(x.shape[2:]):
         return None  # partly broadcast spatial coefficient: not handled here
-    return coef.reshape(n, c, s).to(x.dtype).contiguous(), (n, c, s)
+    if coef.dtype != x.dtype:
+        coef = coef.to(x.dtype)
+    return coef.reshape(n, c, s).contiguous(), (n, c, s)
 
 
 def supports(x: Tensor, *coefs: Tensor) -> bool:
@@ -439,34 +416,44 @@ def supports(x: Tensor, *coefs: Tensor) -> bool:
     return True
 
 
-def _geometry(x: Tensor, metas: list[tuple[int, int, int]]) -> tuple[str, list[int]]:
+def _geometry(x: Tensor, layout: str, metas: list[tuple[int, int, int]]) -> ctypes.Array:
     n, c = x.size(0), x.size(1)
     s = x.numel() // max(n * c, 1)
-    layout = _layout(x)
-    geo: list[int] = []
-    if layout == 'nchw':
-        geo += [n * c, s, c]
-    else:
-        geo += [n * s, c, s]
+    geo: list[int] = [n * c, s, c] if layout == 'nchw' else [n * s, c, s]
     for (cn, cc, cs) in metas:
         sn = cc * cs if cn > 1 else 0
         sc = cs if cc > 1 else 0
         ss = 1 if cs > 1 else 0
-        if layout == 'nchw':
-            geo += [sn, sc, ss]
-        else:
-            geo += [sn, ss, sc]
-    return layout, geo
+        geo += [sn, sc, ss] if layout == 'nchw' else [sn, ss, sc]
+    return (ctypes.c_int64 * len(geo))(*geo)
 
 
-def _prepare(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor):
-    d = p1 - p2
-    p2e = p2.expand_as(d) if p2.shape != d.shape else p2
-    cd, cp, cb = _compact(d, x), _compact(p2e, x), _compact(beta, x)
+class Plan(NamedTuple):
+    """What both passes need, computed once per forward (kept on the autograd ctx)."""
+    layout: str
+    d_shape: torch.Size   # p1 - p2, broadcast shape
+    d: Tensor             # compact (cN, cC, cS) coefficients, x's dtype
+    p2: Tensor
+    beta: Tensor
+    n_d: int              # elements of the compact d / p2 buffers
+    n_beta: int
+    geo: ctypes.Array
+
+
+def make_plan(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Plan | None:
+    """The kernel's view of this call, or None when the pattern is not handled."""
+    layout = _layout(x)
+    if layout is None:
+        return None
+    with torch.no_grad():
+        d = p1 - p2
+        p2e = p2.expand_as(d) if p2.shape != d.shape else p2
+        cd, cp, cb = _compact(d, x), _compact(p2e, x), _compact(beta, x)
     if cd is None or cp is None or cb is None:
         return None
-    layout, geo = _geometry(x, [cd[1], cp[1], cb[1]])
-    return d, (cd, cp, cb), torch.tensor(geo, dtype=torch.int64)
+    (md, mb) = cd[1], cb[1]
+    return Plan(layout, d.shape, cd[0], cp[0], cb[0], md[0] * md[1] * md[2],
+                mb[0] * mb[1] * mb[2], _geometry(x, layout, [md, cp[1], mb]))
 
 
 _PARALLEL_MIN = 1 << 15  # elements; below this one thread is faster than waking a pool
@@ -476,24 +463,24 @@ def _threads(x: Tensor) -> int:
     return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
 
 
-def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor | None:
+def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
+            plan: Plan | None = None) -> Tensor | None:
     """Fused forward; None when this input/coefficient pattern is not handled."""
     lib = load()
     if lib is None:
         return None
-    prep = _prepare(x, p1, p2, beta)
-    if prep is None:
+    plan = plan or make_plan(x, p1, p2, beta)
+    if plan is None:
         return None
-    _, ((d, _), (pe, _), (b, _)), geo = prep
     y = torch.empty_like(x)
     fn = getattr(lib, f'acon_c_fwd_{_SUFFIX[x.dtype]}')
-    fn(x.data_ptr(), y.data_ptr(), d.data_ptr(), pe.data_ptr(), b.data_ptr(), geo.data_ptr(),
-       _threads(x))
+    fn(x.data_ptr(), y.data_ptr(), plan.d.data_ptr(), plan.p2.data_ptr(), plan.beta.data_ptr(),
+       ctypes.addressof(plan.geo), _threads(x))
     return y
 
 
 def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
-             need_x: bool, need_p: bool, need_beta: bool
+             need_x: bool, need_p: bool, need_beta: bool, plan: Plan | None = None
              ) -> tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None] | None:
     """Fused backward: (grad_x, grad_p1, grad_p2, grad_beta) each shaped like its input.
 
@@ -502,39 +489,41 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     lib = load()
     if lib is None:
         return None
-    prep = _prepare(x, p1, p2, beta)
-    if prep is None:
+    plan = plan or make_plan(x, p1, p2, beta)
+    if plan is None:
         return None
-    d_full, ((d, md), (pe, _), (b, mb)), geo = prep
-    if _layout(grad) != _layout(x) or grad.dtype != x.dtype:
+    if grad.dtype != x.dtype or _layout(grad) != plan.layout:
         grad = grad.to(dtype=x.dtype).contiguous(
-            memory_format=torch.channels_last if _layout(x) == 'nhwc' else torch.contiguous_format)
+            memory_format=torch.channels_last if plan.layout == 'nhwc' else torch.contiguous_format)
     nt = _threads(x)
     gx = torch.empty_like(x) if need_x else None
-    nd, nb = md[0] * md[1] * md[2], mb[0] * mb[1] * mb[2]
-    gd = torch.zeros(nt, nd, dtype=torch.float64)
-    gp = torch.zeros(nt, nd, dtype=torch.float64)
-    gb = torch.zeros(nt, nb, dtype=torch.float64)
-    bufsz = torch.tensor([nd, nb], dtype=torch.int64)
+    nd, nb = plan.n_d, plan.n_beta
+    acc = torch.zeros(nt, 2 * nd + nb, dtype=torch.float64)  # per thread: [gd | gp | gbeta]
+    bufsz = (ctypes.c_int64 * 2)(2 * nd + nb, 2 * nd + nb)
+    base, step = acc.data_ptr(), 8
     fn = getattr(lib, f'acon_c_bwd_{_SUFFIX[x.dtype]}')
-
-    def ptr(t: Tensor | None) -> int | None:
-        return None if t is None else t.data_ptr()
-
-    fn(grad.data_ptr(), x.data_ptr(), ptr(gx), d.data_ptr(), pe.data_ptr(), b.data_ptr(),
-       gd.data_ptr(), gp.data_ptr(), gb.data_ptr(), geo.data_ptr(), bufsz.data_ptr(), nt)
+    fn(grad.data_ptr(), x.data_ptr(), None if gx is None else gx.data_ptr(), plan.d.data_ptr(),
+       plan.p2.data_ptr(), plan.beta.data_ptr(), base, base + nd * step, base + 2 * nd * step,
+       ctypes.addressof(plan.geo), ctypes.addressof(bufsz), nt)
+    total = acc[0] if nt == 1 else acc.sum(0)
     g1 = g2 = g3 = None
     if need_p:
-        gd_c = _uncompact(gd.sum(0), d_full, x)
-        gp_c = _uncompact(gp.sum(0), d_full, x)
-        g1 = gd_c.sum_to_size(p1.shape).to(p1.dtype)
-        g2 = (gp_c - gd_c).sum_to_size(p2.shape).to(p2.dtype)
+        gd = _reshape_like(total[:nd], plan.d_shape, x)
+        gp = _reshape_like(total[nd:2 * nd], plan.d_shape, x)
+        g1 = _reduce_to(gd, p1)
+        g2 = _reduce_to(gp - gd, p2)
     if need_beta:
-        g3 = _uncompact(gb.sum(0), beta, x).sum_to_size(beta.shape).to(beta.dtype)
+        g3 = _reduce_to(_reshape_like(total[2 * nd:], beta.shape, x), beta)
     return gx, g1, g2, g3
 
 
-def _uncompact(flat: Tensor, coef: Tensor, x: Tensor) -> Tensor:
-    """Reshape a compact (cN * cC * cS) buffer back to ``coef``'s shape (padded to x.dim())."""
-    shape = (1,) * (x.dim() - coef.dim()) + tuple(coef.shape)
-    return flat.view(shape)
+def _reshape_like(flat: Tensor, shape: torch.Size, x: Tensor) -> Tensor:
+    """View a compact buffer as ``shape`` (left-padded with 1s to x.dim())."""
+    return flat.view((1,) * (x.dim() - len(shape)) + tuple(shape))
+
+
+def _reduce_to(g: Tensor, like: Tensor) -> Tensor:
+    """Sum ``g`` down to ``like``'s shape and cast it to ``like``'s dtype."""
+    if g.shape != like.shape:
+        g = g.sum_to_size(like.shape)
+    return g if g.dtype == like.dtype else g.to(like.dtype)

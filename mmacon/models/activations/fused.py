@@ -150,9 +150,10 @@ def compiled_available() -> bool:
 
 # ------------------------------------------------------------------ the Function
 
-def _forward(backend: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
+def _forward(backend: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
+             plan: Optional[_cpu_kernel.Plan] = None) -> Tensor:
     if backend == 'cpp':
-        y = _cpu_kernel.forward(x, p1, p2, beta)
+        y = _cpu_kernel.forward(x, p1, p2, beta, plan)
         if y is not None:
             return y
     elif backend == 'compiled':
@@ -161,9 +162,10 @@ def _forward(backend: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> T
 
 
 def _backward(backend: str, grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
-              need_x: bool, need_p: bool, need_beta: bool):
+              need_x: bool, need_p: bool, need_beta: bool,
+              plan: Optional[_cpu_kernel.Plan] = None):
     if backend == 'cpp':
-        out = _cpu_kernel.backward(grad, x, p1, p2, beta, need_x, need_p, need_beta)
+        out = _cpu_kernel.backward(grad, x, p1, p2, beta, need_x, need_p, need_beta, plan)
         if out is not None:
             return out
     elif backend == 'compiled':
@@ -186,17 +188,23 @@ class AconCFunction(torch.autograd.Function):
                 backend: str = 'eager') -> Tensor:
         ctx.backend = backend
         ctx.save_for_backward(x, p1, p2, beta)
-        return _forward(backend, x, p1, p2, beta)
+        # the kernel's compact coefficients and geometry, reused by backward
+        ctx.plan = _cpu_kernel.make_plan(x, p1, p2, beta) if backend == 'cpp' else None
+        return _forward(backend, x, p1, p2, beta, ctx.plan)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):  # type: ignore[override]
         x, p1, p2, beta = ctx.saved_tensors
         nx, np1, np2, nb = ctx.needs_input_grad[:4]
-        gx, g1, g2, gb = _backward(ctx.backend, grad, x, p1, p2, beta, nx, np1 or np2, nb)
+        gx, g1, g2, gb = _backward(ctx.backend, grad, x, p1, p2, beta, nx, np1 or np2, nb,
+                                   ctx.plan)
+        ctx.plan = None
 
         def cast(g: Optional[Tensor], like: Tensor, need: bool) -> Optional[Tensor]:
-            return g.to(like.dtype) if (need and g is not None) else None
+            if not need or g is None:
+                return None
+            return g if g.dtype == like.dtype else g.to(like.dtype)
 
         return cast(gx, x, nx), cast(g1, p1, np1), cast(g2, p2, np2), cast(gb, beta, nb), None
 
