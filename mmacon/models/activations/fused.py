@@ -16,14 +16,14 @@ Backward (``g = d(u * s)/du = s + t * s * (1 - s)``):
 (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W); its gradient is reduced to exactly that
 shape, so it flows into the generator.
 
-The Function saves only ``x`` and the small coefficient tensors (plus nothing else:
-the gate is recomputed in backward), i.e. about 1x the input's bytes instead of the
-~9x that autograd keeps for the plain formula.
+The Function saves only ``x`` and the small coefficient tensors (the gate is
+recomputed in backward): 1x the input's bytes where autograd keeps 3x for the plain
+formula (each storage counted once; see docs/benchmarks.md).
 
 Implementations (``impl``):
 
 - ``'reference'``: the plain formula through autograd (:func:`acon_c_reference`).
-- ``'eager'``: the Function with PyTorch ops (lean memory, several passes).
+- ``'eager'``: the Function with PyTorch ops (lean memory, ~15 passes, in-place temporaries).
 - ``'cpp'``: the Function with the fused single-pass CPU kernel (:mod:`._cpu_kernel`):
   float32/float64, contiguous or channels_last.
 - ``'compiled'``: the Function with forward/backward compiled by ``torch.compile``
