@@ -21,7 +21,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmacon  # noqa: E402,F401  (registers modules, checkpoint safe globals)
 from mmacon.utils import (check_checkpoint, check_data_paths,  # noqa: E402
-                          register_scope, setup_cpu_distributed)
+                          check_pretrained, register_scope, setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -98,6 +98,7 @@ def build_cfg(args) -> Config:
         cfg.load_from = args.resume
     else:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
+    check_pretrained(cfg)
     check_data_paths(cfg, 'train')
     return cfg
 

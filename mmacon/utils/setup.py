@@ -40,6 +40,35 @@ def check_checkpoint(path: Optional[str], what: str = 'checkpoint') -> None:
         raise FileNotFoundError(f'{what} not found: {osp.abspath(path)}')
 
 
+def _pretrained(node, where: str) -> Iterator[tuple[str, str]]:
+    """(config key, checkpoint) of every ``init_cfg=dict(type='Pretrained', ...)`` in ``node``."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        inits = init if isinstance(init, (list, tuple)) else [init]
+        for item in inits:
+            if isinstance(item, dict) and item.get('type') == 'Pretrained' and item.get(
+                    'checkpoint'):
+                yield f'{where}.init_cfg.checkpoint', str(item['checkpoint'])
+        for key, value in node.items():
+            if key != 'init_cfg':
+                yield from _pretrained(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _pretrained(value, f'{where}[{i}]')
+
+
+def check_pretrained(cfg: Config) -> None:
+    """Raise ``FileNotFoundError`` before training when a local pretrained checkpoint in
+    ``cfg.model`` is missing (mmengine would only fail at ``init_weights``)."""
+    for key, path in _pretrained(cfg.get('model'), 'model'):
+        if not is_remote(path) and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'pretrained checkpoint not found: {osp.abspath(path)} ({key}). Convert the '
+                'official ACON release with tools/model_converters/acon2mmacon.py (see '
+                "docs/transfer_learning.md), or train from scratch with "
+                "--cfg-options model.backbone.init_cfg=None")
+
+
 def _datasets(cfg) -> Iterator[dict]:
     """The leaf dataset configs of a (possibly wrapped) dataset config."""
     if cfg is None:

@@ -61,6 +61,22 @@ def test_train_missing_resume_checkpoint(train_tool, tmp_path):
         train_tool.build_cfg(args)
 
 
+def test_train_missing_pretrained_backbone(train_tool, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the configs' checkpoints/ folder is relative to the cwd
+    config = osp.join(REPO, 'configs', 'retinanet', 'retinanet_r50-metaacon_fpn_1x_coco.py')
+    args = train_tool.parse_args([config])
+    with pytest.raises(FileNotFoundError) as err:
+        train_tool.build_cfg(args)
+    msg = str(err.value)
+    assert str(tmp_path / 'checkpoints' / 'res50.metaacon_mmacon.pth') in msg
+    assert 'model.backbone.init_cfg.checkpoint' in msg
+    assert 'acon2mmacon.py' in msg
+    # the same config trains from scratch once the pretrained weights are switched off
+    args = train_tool.parse_args([config, '--cfg-options', 'model.backbone.init_cfg=None'])
+    with pytest.raises(FileNotFoundError, match='data not found'):
+        train_tool.build_cfg(args)
+
+
 def test_train_missing_config(train_tool, tmp_path):
     args = train_tool.parse_args([str(tmp_path / 'nope.py')])
     with pytest.raises(FileNotFoundError, match='config not found: .*nope.py'):
