@@ -3,16 +3,20 @@
 ``acon_impl`` (autouse) sets the thread's default implementation, which every
 ``AconC``/``AconB``/``MetaAconC`` built with the default ``impl='auto'`` follows.
 The lead's behaviour tests (``test_acon.py``, ``test_meta_acon.py``) run once per
-impl in ``FAST_IMPLS``; ``'compiled'`` (torch.compile: tens of seconds per first
-compile on 2 cores) is exercised only by the tests marked ``compile`` in
-``test_fused.py``, deselect them with ``-m "not compile"``.
+impl in ``TEST_IMPLS``, ``'compiled'`` (torch.compile) included. The tests marked
+``compile`` in ``test_fused.py`` check its fallbacks and dynamic shapes.
 """
+import os
+
 import pytest
 
 from mmacon.models.activations import default_impl
 
-# 'auto' resolves to the fused CPU kernel ('cpp') on CPU.
-FAST_IMPLS = ('auto', 'eager', 'reference')
+# 'auto' resolves to the fused CPU kernel ('cpp') on CPU; 'compiled' is torch.compile's
+# (about a minute of compiling on 2 cores). MMACON_TEST_IMPLS (comma-separated) narrows
+# the list, e.g. MMACON_TEST_IMPLS=auto for a quick run.
+TEST_IMPLS = tuple(os.environ.get('MMACON_TEST_IMPLS',
+                                  'auto,eager,reference,compiled').split(','))
 _PARAMETRISED_MODULES = {'test_acon', 'test_meta_acon'}
 
 
@@ -24,7 +28,7 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     name = metafunc.module.__name__.rsplit('.', 1)[-1]
     if 'acon_impl' in metafunc.fixturenames and name in _PARAMETRISED_MODULES:
-        metafunc.parametrize('acon_impl', FAST_IMPLS, indirect=True)
+        metafunc.parametrize('acon_impl', TEST_IMPLS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
