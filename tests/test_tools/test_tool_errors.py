@@ -34,12 +34,16 @@ def test_train_missing_data_root(train_tool, tmp_path):
         train_tool.build_cfg(args)
 
 
+def _file_error(tool, argv) -> str:
+    """The FileNotFoundError message ``tool``'s config checks raise for ``argv``."""
+    with pytest.raises(FileNotFoundError) as err:
+        tool.build_cfg(tool.parse_args(argv))
+    return str(err.value)
+
+
 def test_train_missing_default_tiny_data(train_tool, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # data/tiny_coco is relative to the cwd
-    args = train_tool.parse_args([DET_CONFIG])
-    with pytest.raises(FileNotFoundError) as err:
-        train_tool.build_cfg(args)
-    msg = str(err.value)
+    msg = _file_error(train_tool, [DET_CONFIG])
     assert str(tmp_path / 'data' / 'tiny_coco') in msg
     assert 'tools/misc/make_tiny_datasets.py' in msg
 
@@ -64,17 +68,13 @@ def test_train_missing_resume_checkpoint(train_tool, tmp_path):
 def test_train_missing_pretrained_backbone(train_tool, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the configs' checkpoints/ folder is relative to the cwd
     config = osp.join(REPO, 'configs', 'retinanet', 'retinanet_r50-metaacon_fpn_1x_coco.py')
-    args = train_tool.parse_args([config])
-    with pytest.raises(FileNotFoundError) as err:
-        train_tool.build_cfg(args)
-    msg = str(err.value)
+    msg = _file_error(train_tool, [config])
     assert str(tmp_path / 'checkpoints' / 'res50.metaacon_mmacon.pth') in msg
     assert 'model.backbone.init_cfg.checkpoint' in msg
     assert 'acon2mmacon.py' in msg
     # the same config trains from scratch once the pretrained weights are switched off
-    args = train_tool.parse_args([config, '--cfg-options', 'model.backbone.init_cfg=None'])
-    with pytest.raises(FileNotFoundError, match='data not found'):
-        train_tool.build_cfg(args)
+    assert 'data not found' in _file_error(
+        train_tool, [config, '--cfg-options', 'model.backbone.init_cfg=None'])
 
 
 def test_train_missing_config(train_tool, tmp_path):
