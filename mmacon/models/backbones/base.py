@@ -19,7 +19,14 @@ class StagedBackbone(BaseModule):
     ``frozen_stages``: -1 freezes nothing, 0 the stem, k the stem and the first k stages
     (parameters stop their gradients, norms stay in eval mode).
     ``norm_eval``: every BN in eval mode during training (ACON generators' BNs included).
+    ``init_cfg``: None gives Kaiming convs and unit-weight norms.
     """
+
+    def __init__(self, init_cfg: dict | list | None = None) -> None:
+        if init_cfg is None:
+            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
+                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+        super().__init__(init_cfg)
 
     def _setup(self, out_indices: Sequence[int], frozen_stages: int, norm_eval: bool) -> None:
         name = type(self).__name__

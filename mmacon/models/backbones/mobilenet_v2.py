@@ -116,9 +116,6 @@ class AconMobileNetV2(StagedBackbone):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  init_cfg: dict | list | None = None) -> None:
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg)
         name = type(self).__name__
         if not widen_factor > 0:

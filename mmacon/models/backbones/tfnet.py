@@ -90,9 +90,6 @@ class TFNet(StagedBackbone):
                  with_cp: bool = False,
                  last_channels: int = 1024,
                  init_cfg: dict | list | None = None) -> None:
-        if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer='Conv2d'),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg)
         check_choice(type(self).__name__, 'widen_factor', widen_factor, WIDEN_FACTORS)
         self.widen_factor = widen_factor
