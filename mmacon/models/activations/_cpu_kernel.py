@@ -205,7 +205,7 @@ static int fwd(const T* x, T* y, const T* d, const T* p2, const T* b, const i64*
 
 template <typename T>
 static int bwd(const T* go, const T* x, T* gx, const T* d, const T* p2, const T* b,
-               double* gd, double* gp, double* gb, const i64* geo, const i64* bufsz,
+               double* gd, double* gp, double* gb, const i64* geo, i64 stride,
                int nthreads) {
     Geo g;
     g.rows = geo[0]; g.K = geo[1]; g.O2 = geo[2];
@@ -216,9 +216,9 @@ static int bwd(const T* go, const T* x, T* gx, const T* d, const T* p2, const T*
         const int tid = omp_get_thread_num();
         i64 r0, r1;
         split<T>(g.rows, omp_get_num_threads(), tid, &r0, &r1);
-        double* tgd = gd + tid * bufsz[0];
-        double* tgp = gp + tid * bufsz[0];
-        double* tgb = gb + tid * bufsz[1];
+        double* tgd = gd + tid * stride;  // stride: one thread's buffers, in doubles
+        double* tgp = gp + tid * stride;
+        double* tgb = gb + tid * stride;
 #define BWD(A, B, C) \
     if (gx) bwd_rows<T, true, A, B, C>(go, x, gx, d, p2, b, tgd, tgp, tgb, g, r0, r1); \
     else bwd_rows<T, false, A, B, C>(go, x, gx, d, p2, b, tgd, tgp, tgb, g, r0, r1)
@@ -236,13 +236,13 @@ int acon_c_fwd_f64(const double* x, double* y, const double* d, const double* p2
     return fwd<double>(x, y, d, p2, b, geo, nt); }
 int acon_c_bwd_f32(const float* go, const float* x, float* gx, const float* d, const float* p2,
                    const float* b, double* gd, double* gp, double* gb, const i64* geo,
-                   const i64* bufsz, int nt) {
-    return bwd<float>(go, x, gx, d, p2, b, gd, gp, gb, geo, bufsz, nt); }
+                   i64 stride, int nt) {
+    return bwd<float>(go, x, gx, d, p2, b, gd, gp, gb, geo, stride, nt); }
 int acon_c_bwd_f64(const double* go, const double* x, double* gx, const double* d,
                    const double* p2, const double* b, double* gd, double* gp, double* gb,
-                   const i64* geo, const i64* bufsz, int nt) {
-    return bwd<double>(go, x, gx, d, p2, b, gd, gp, gb, geo, bufsz, nt); }
-int acon_c_abi_version() { return 3; }
+                   const i64* geo, i64 stride, int nt) {
+    return bwd<double>(go, x, gx, d, p2, b, gd, gp, gb, geo, stride, nt); }
+int acon_c_abi_version() { return 4; }
 }
 '''
 
@@ -344,7 +344,7 @@ def load(build: bool = True) -> ctypes.CDLL | None:
                     return None
                 _build(path, cxx)
             lib = ctypes.CDLL(path)
-            if lib.acon_c_abi_version() != 3:
+            if lib.acon_c_abi_version() != 4:
                 raise RuntimeError('stale kernel library')
             _declare(lib)
         except Exception as e:  # noqa: BLE001 - fall back, say why once
@@ -367,7 +367,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         fwd.argtypes = [p, p, p, p, p, p, i]
         fwd.restype = i
         bwd = getattr(lib, f'acon_c_bwd_{suffix}')
-        bwd.argtypes = [p, p, p, p, p, p, p, p, p, p, p, i]
+        bwd.argtypes = [p, p, p, p, p, p, p, p, p, p, ctypes.c_int64, i]
         bwd.restype = i
 
 
@@ -463,13 +463,19 @@ def _threads(x: Tensor) -> int:
     return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
 
 
+def _library_and_plan(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor, plan: Plan | None
+                      ) -> tuple[ctypes.CDLL | None, Plan | None]:
+    """The loaded kernel library and this call's plan; the plan is None when either is missing."""
+    lib = load()
+    if lib is None:
+        return None, None
+    return lib, plan or make_plan(x, p1, p2, beta)
+
+
 def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
             plan: Plan | None = None) -> Tensor | None:
     """Fused forward; None when this input/coefficient pattern is not handled."""
-    lib = load()
-    if lib is None:
-        return None
-    plan = plan or make_plan(x, p1, p2, beta)
+    lib, plan = _library_and_plan(x, p1, p2, beta, plan)
     if plan is None:
         return None
     y = torch.empty_like(x)
@@ -486,10 +492,7 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
 
     Returns None when this pattern is not handled (the caller falls back).
     """
-    lib = load()
-    if lib is None:
-        return None
-    plan = plan or make_plan(x, p1, p2, beta)
+    lib, plan = _library_and_plan(x, p1, p2, beta, plan)
     if plan is None:
         return None
     if grad.dtype != x.dtype or _layout(grad) != plan.layout:
@@ -499,12 +502,11 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     gx = torch.empty_like(x) if need_x else None
     nd, nb = plan.n_d, plan.n_beta
     acc = torch.zeros(nt, 2 * nd + nb, dtype=torch.float64)  # per thread: [gd | gp | gbeta]
-    bufsz = (ctypes.c_int64 * 2)(2 * nd + nb, 2 * nd + nb)
-    base, step = acc.data_ptr(), 8
+    base, step = acc.data_ptr(), acc.element_size()
     fn = getattr(lib, f'acon_c_bwd_{_SUFFIX[x.dtype]}')
     fn(grad.data_ptr(), x.data_ptr(), None if gx is None else gx.data_ptr(), plan.d.data_ptr(),
        plan.p2.data_ptr(), plan.beta.data_ptr(), base, base + nd * step, base + 2 * nd * step,
-       ctypes.addressof(plan.geo), ctypes.addressof(bufsz), nt)
+       ctypes.addressof(plan.geo), acc.size(1), nt)
     total = acc[0] if nt == 1 else acc.sum(0)
     g1 = g2 = g3 = None
     if need_p:
