@@ -12,6 +12,7 @@ from mmacon.datasets import (COCO_CLASSES, make_tiny_ade20k, make_tiny_cityscape
                              make_tiny_coco, tiny_coco_classes)
 from mmacon.datasets.tiny import (CITYSCAPES_CAR, CITYSCAPES_IGNORE, CITYSCAPES_OBJECTS,
                                   CITYSCAPES_PERSON, CITYSCAPES_SIGN)
+from tool_helpers import load_tool
 
 SMALL = dict(num_train=6, num_val=3)
 
@@ -297,12 +298,7 @@ def test_cityscapes_labels_match_drawn_shapes(cityscapes_root):
 
 
 def test_cli(tmp_path, capsys):
-    import importlib.util
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location(
-        'make_tiny_datasets', osp.join(repo, 'tools', 'misc', 'make_tiny_datasets.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_tool('tools/misc/make_tiny_datasets.py')
     cli.main(['--out', str(tmp_path), '--num-train', '2', '--num-val', '1'])
     out = capsys.readouterr().out
     for name in ('tiny_coco', 'tiny_ade20k', 'tiny_cityscapes'):

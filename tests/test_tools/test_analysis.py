@@ -1,5 +1,4 @@
 """tools/analysis: beta_distribution.py, plot_activation.py, get_flops.py on tiny models."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -9,21 +8,11 @@ import torch
 from torch import nn
 
 from mmacon.models import AconC, AconResNet, MetaAconC
+from tool_helpers import load_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        'tool_' + osp.basename(rel)[:-3], osp.join(ROOT, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-beta_tool = _load_tool('tools/analysis/beta_distribution.py')
-act_tool = _load_tool('tools/analysis/plot_activation.py')
-flops_tool = _load_tool('tools/analysis/get_flops.py')
+beta_tool = load_tool('tools/analysis/beta_distribution.py')
+act_tool = load_tool('tools/analysis/plot_activation.py')
+flops_tool = load_tool('tools/analysis/get_flops.py')
 
 TINY_META = "dict(type='AconResNet', depth=18, base_channels=8, act_cfg=dict(type='MetaAconC'))"
 TINY_ACONC = "dict(type='AconResNet', depth=18, base_channels=8, act_cfg=dict(type='AconC'))"

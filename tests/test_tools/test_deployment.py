@@ -1,6 +1,4 @@
 """tools/deployment/pytorch2onnx.py: ACON backbones export to ONNX; onnxruntime agrees."""
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
@@ -10,19 +8,9 @@ onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
 
 from mmacon.models import AconC, AconResNet, MetaAconC  # noqa: E402
+from tool_helpers import load_tool  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        'tool_' + osp.basename(rel)[:-3], osp.join(ROOT, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-onnx_tool = _load_tool('tools/deployment/pytorch2onnx.py')
+onnx_tool = load_tool('tools/deployment/pytorch2onnx.py')
 
 TINY_META = "dict(type='AconResNet', depth=18, base_channels=8, act_cfg=dict(type='MetaAconC'))"
 

@@ -6,7 +6,6 @@ release's structure (torchvision-style ResNet, ``acon`` after conv2/bn2, biases 
 conv, ``fc`` classifier, ``module.`` from DataParallel, ``{'state_dict': ...}``), and
 filled with the tensors of a randomly initialised model.
 """
-import importlib.util
 import os
 import os.path as osp
 
@@ -14,19 +13,9 @@ import pytest
 import torch
 
 from mmacon.models import AconResNet
+from tool_helpers import load_tool
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        'tool_' + osp.basename(rel)[:-3], osp.join(ROOT, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-conv_tool = _load_tool('tools/model_converters/acon2mmacon.py')
+conv_tool = load_tool('tools/model_converters/acon2mmacon.py')
 
 BN = ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')
 STAGES = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}

@@ -1,29 +1,20 @@
 """Clear errors naming the path when the data root, config or checkpoint is missing
 (in process: argument parsing and config checks run before any Runner is built)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 
-from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, TOOLS
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f'mmacon_tools_{name}',
-                                                  osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
 
 
 @pytest.fixture(scope='module')
 def train_tool():
-    return _load('train')
+    return load_tool('tools/train.py')
 
 
 @pytest.fixture(scope='module')
 def test_tool():
-    return _load('test')
+    return load_tool('tools/test.py')
 
 
 def test_train_missing_data_root(train_tool, tmp_path):

@@ -1,6 +1,7 @@
 """Shared paths and subprocess helpers of the tool tests (a plain module: two conftest.py
 files in one pytest process cannot both be imported as `conftest`)."""
 """Shared fixtures for the end-to-end tool tests: tiny data sets and a runner for tools."""
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -13,6 +14,15 @@ TOOLS = osp.join(REPO, 'tools')
 HERE = osp.dirname(osp.abspath(__file__))
 SEG_CONFIG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-metaacon_tiny-cityscapes.py')
 DET_CONFIG = osp.join(REPO, 'configs', 'tiny', 'retinanet_r18-metaacon_fpn_tiny-coco.py')
+
+
+def load_tool(rel: str):
+    """Import the standalone script ``REPO/rel`` (e.g. 'tools/train.py') as a module."""
+    name = 'mmacon_tool_' + osp.splitext(osp.basename(rel))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, rel))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tool_env(**extra):

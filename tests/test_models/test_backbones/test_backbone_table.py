@@ -1,20 +1,13 @@
 """tools/analysis/backbone_table.py: measures what the docs table shows."""
-import importlib.util
 from pathlib import Path
+
+from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'backbone_table', ROOT / 'tools' / 'analysis' / 'backbone_table.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_measure_and_row_format():
-    tool = load_tool()
+    tool = load_tool('tools/analysis/backbone_table.py')
     params, flops = tool.measure(dict(type='AconShuffleNetV2', widen_factor=0.5))
     assert params == 661_620
     assert 41.5e6 < flops < 42.0e6  # paper: 41M
@@ -26,7 +19,7 @@ def test_measure_and_row_format():
 
 def test_docs_table_is_generated():
     text = (ROOT / 'docs' / 'backbones.md').read_text()
-    tool = load_tool()
+    tool = load_tool('tools/analysis/backbone_table.py')
     table = text.split(tool.START)[1].split(tool.END)[0]
     assert "| ResNet-50 Meta-ACON | `type='AconResNet', depth=50` | 23,697,808 |" in table
     assert len(table.strip().splitlines()) == 2 + len(tool.MODELS_TO_MEASURE)
