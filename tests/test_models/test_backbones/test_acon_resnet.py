@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmacon.models import AconC, AconResNet, AconResNetV1c, AconResNetV1d, MetaAconC
+from backbone_checks import assert_same_outputs_and_grads
 
 
 def num_params(model: nn.Module) -> int:
@@ -181,14 +182,7 @@ def test_with_cp_same_outputs_and_grads(monkeypatch):
     for depth in (18, 50):
         plain = AconResNet(depth=depth, act_cfg=dict(type='MetaAconC'))
         ckpt = AconResNet(depth=depth, act_cfg=dict(type='MetaAconC'), with_cp=True)
-        ckpt.load_state_dict(plain.state_dict())
-        x = torch.rand(2, 3, 32, 32)
-        outs = [sum(o.sum() for o in m(x)) for m in (plain, ckpt)]
-        torch.testing.assert_close(outs[0], outs[1])
-        for out in outs:
-            out.backward()
-        for (name, p), q in zip(plain.named_parameters(), ckpt.parameters()):
-            torch.testing.assert_close(p.grad, q.grad, msg=name)
+        assert_same_outputs_and_grads(plain, ckpt, torch.rand(2, 3, 32, 32))
     assert len(calls) == 8 + 16 and set(calls) == {False}
 
 

@@ -10,6 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmacon.models import (AconFReLU, AconMobileNetV2, AconShuffleNetV2, MetaAconC,
                            TFNet)
+from backbone_checks import assert_same_outputs_and_grads
 
 
 def num_params(model: nn.Module) -> int:
@@ -227,16 +228,8 @@ def test_forward_backward_reaches_acon_parameters(cls, kwargs):
 @pytest.mark.parametrize('cls, kwargs', LIGHT, ids=lambda v: getattr(v, '__name__', ''))
 def test_with_cp_same_outputs_and_grads(cls, kwargs):
     torch.manual_seed(0)
-    plain = cls(**kwargs)
-    ckpt = cls(with_cp=True, **kwargs)
-    ckpt.load_state_dict(plain.state_dict())
-    x = torch.rand(2, 3, 64, 64)
-    outs = [sum(o.sum() for o in m(x)) for m in (plain, ckpt)]
-    torch.testing.assert_close(outs[0], outs[1])
-    for out in outs:
-        out.backward()
-    for (name, p), q in zip(plain.named_parameters(), ckpt.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    assert_same_outputs_and_grads(cls(**kwargs), cls(with_cp=True, **kwargs),
+                                  torch.rand(2, 3, 64, 64))
 
 
 @pytest.mark.parametrize('cls, kwargs', LIGHT, ids=lambda v: getattr(v, '__name__', ''))
