@@ -75,78 +75,63 @@ struct Geo {
     i64 s1[3], s2[3];  // per coefficient (d, p2, beta): strides of o1, o2
 };
 
-// `rows` consecutive rows of K contiguous elements that share their coefficients.
-// A coefficient is either constant along a row (V* = false: NCHW with per-channel
-// or per-(n, c) coefficients, the common case) or contiguous along it (V* = true:
-// channels_last, or a per-pixel beta). The row functions are kept out of line:
-// inlined into the walkers below, GCC schedules their vector loop ~1.7x slower.
+// One row of K contiguous elements. A coefficient is either constant along the row
+// (V* = false: NCHW with per-channel or per-(n, c) coefficients, the common case)
+// or contiguous along it (V* = true: channels_last, or a per-pixel beta). The row
+// functions are kept out of line: inlined into the row walkers below, GCC
+// schedules their vector loop about 1.7x slower.
 template <typename T, bool VD, bool VP, bool VB>
-__attribute__((noinline)) static void fwd_block(const T* __restrict x, T* __restrict y,
-                                                i64 rows, i64 K, const T* __restrict d,
-                                                const T* __restrict p2, const T* __restrict b) {
+__attribute__((noinline)) static void fwd_row(const T* __restrict x, T* __restrict y, i64 K,
+                                              const T* __restrict d, const T* __restrict p2,
+                                              const T* __restrict b) {
     const T d0 = d[0], p0 = p2[0], b0 = b[0];
-    for (i64 r = 0; r < rows; ++r, x += K, y += K) {
 #pragma omp simd
-        for (i64 k = 0; k < K; ++k) {
-            const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
-            const T xv = x[k];
-            y[k] = xv * (dv * sigm(bv * dv * xv) + pv);
-        }
+    for (i64 k = 0; k < K; ++k) {
+        const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
+        const T xv = x[k];
+        y[k] = xv * (dv * sigm(bv * dv * xv) + pv);
     }
 }
 
-// Backward of a block: writes grad_x (if WGX) and adds the rows' contributions to the
-// coefficients' float64 buffers gd, gp, gb (this thread's, compact layout); sums
-// along a row are taken in T and flushed to float64 once per row.
+// Backward of one row: writes grad_x (if WGX) and adds the row's contributions to
+// the coefficients' float64 buffers gd, gp, gb (this thread's, compact layout).
 template <typename T, bool WGX, bool VD, bool VP, bool VB>
-__attribute__((noinline)) static void bwd_block(const T* __restrict go, const T* __restrict x,
-                                                T* __restrict gx, i64 rows, i64 K,
-                                                const T* __restrict d, const T* __restrict p2,
-                                                const T* __restrict b, double* __restrict gd,
-                                                double* __restrict gp, double* __restrict gb) {
+__attribute__((noinline)) static void bwd_row(const T* __restrict go, const T* __restrict x,
+                                              T* __restrict gx, i64 K, const T* __restrict d,
+                                              const T* __restrict p2, const T* __restrict b,
+                                              double* __restrict gd, double* __restrict gp,
+                                              double* __restrict gb) {
     const T d0 = d[0], p0 = p2[0], b0 = b[0];
-    for (i64 r = 0; r < rows; ++r, go += K, x += K) {
-        T sd = 0, sp = 0, sb = 0;  // row sums for coefficients constant along the row
+    T sd = 0, sp = 0, sb = 0;  // row sums for coefficients constant along the row
 #pragma omp simd reduction(+:sd, sp, sb)
-        for (i64 k = 0; k < K; ++k) {
-            const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
-            const T xv = x[k], gov = go[k];
-            const T u = dv * xv;
-            const T t = bv * u;
-            const T s = sigm(t);
-            const T ds = s * (T(1) - s);           // sigmoid'(t)
-            const T gg = s + t * ds;               // d(u * s)/du
-            if (WGX) gx[k] = gov * (dv * gg + pv);
-            const T gox = gov * xv;
-            const T vd = gox * gg, vb = gov * u * u * ds;
-            if (VD) { gd[k] += vd; gp[k] += gox; } else { sd += vd; sp += gox; }
-            if (VB) { gb[k] += vb; } else { sb += vb; }
-        }
-        if (!VD) { gd[0] += sd; gp[0] += sp; }
-        if (!VB) gb[0] += sb;
-        if (WGX) gx += K;
+    for (i64 k = 0; k < K; ++k) {
+        const T dv = VD ? d[k] : d0, pv = VP ? p2[k] : p0, bv = VB ? b[k] : b0;
+        const T xv = x[k], gov = go[k];
+        const T u = dv * xv;
+        const T t = bv * u;
+        const T s = sigm(t);
+        const T ds = s * (T(1) - s);           // sigmoid'(t)
+        const T gg = s + t * ds;               // d(u * s)/du
+        if (WGX) gx[k] = gov * (dv * gg + pv);
+        const T gox = gov * xv;
+        const T vd = gox * gg, vb = gov * u * u * ds;
+        if (VD) { gd[k] += vd; gp[k] += gox; } else { sd += vd; sp += gox; }
+        if (VB) { gb[k] += vb; } else { sb += vb; }
     }
-}
-
-// Rows r .. r + run - 1 address the same coefficients when no coefficient moves
-// with o2 (e.g. channels_last with per-channel or per-(n, c) coefficients).
-static inline i64 run_length(const Geo& g, i64 r, i64 r1) {
-    if (g.s2[0] != 0 || g.s2[1] != 0 || g.s2[2] != 0) return 1;
-    const i64 end = (r / g.O2 + 1) * g.O2;
-    return (end < r1 ? end : r1) - r;
+    if (!VD) { gd[0] += sd; gp[0] += sp; }
+    if (!VB) gb[0] += sb;
 }
 
 template <typename T, bool VD, bool VP, bool VB>
 static void fwd_rows(const T* __restrict x, T* __restrict y, const T* __restrict d,
                      const T* __restrict p2, const T* __restrict b, const Geo& g,
                      i64 r0, i64 r1) {
-    for (i64 r = r0, run; r < r1; r += run) {
-        run = run_length(g, r, r1);
+    for (i64 r = r0; r < r1; ++r) {
         const i64 o1 = r / g.O2, o2 = r % g.O2;
-        fwd_block<T, VD, VP, VB>(x + r * g.K, y + r * g.K, run, g.K,
-                                 d + o1 * g.s1[0] + o2 * g.s2[0],
-                                 p2 + o1 * g.s1[1] + o2 * g.s2[1],
-                                 b + o1 * g.s1[2] + o2 * g.s2[2]);
+        fwd_row<T, VD, VP, VB>(x + r * g.K, y + r * g.K, g.K,
+                               d + o1 * g.s1[0] + o2 * g.s2[0],
+                               p2 + o1 * g.s1[1] + o2 * g.s2[1],
+                               b + o1 * g.s1[2] + o2 * g.s2[2]);
     }
 }
 
@@ -155,15 +140,13 @@ static void bwd_rows(const T* __restrict go, const T* __restrict x, T* __restric
                      const T* __restrict d, const T* __restrict p2, const T* __restrict b,
                      double* __restrict gd, double* __restrict gp, double* __restrict gb,
                      const Geo& g, i64 r0, i64 r1) {
-    for (i64 r = r0, run; r < r1; r += run) {
-        run = run_length(g, r, r1);
+    for (i64 r = r0; r < r1; ++r) {
         const i64 o1 = r / g.O2, o2 = r % g.O2;
         const i64 od = o1 * g.s1[0] + o2 * g.s2[0];
         const i64 op = o1 * g.s1[1] + o2 * g.s2[1];
         const i64 ob = o1 * g.s1[2] + o2 * g.s2[2];
-        bwd_block<T, WGX, VD, VP, VB>(go + r * g.K, x + r * g.K, WGX ? gx + r * g.K : nullptr,
-                                      run, g.K, d + od, p2 + op, b + ob, gd + od, gp + op,
-                                      gb + ob);
+        bwd_row<T, WGX, VD, VP, VB>(go + r * g.K, x + r * g.K, WGX ? gx + r * g.K : nullptr,
+                                    g.K, d + od, p2 + op, b + ob, gd + od, gp + op, gb + ob);
     }
 }
 
