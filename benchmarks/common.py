@@ -73,14 +73,16 @@ STABLE_MALLOC = {'MALLOC_MMAP_THRESHOLD_': str(32 << 20), 'MALLOC_MMAP_MAX_': '0
                  'MALLOC_TRIM_THRESHOLD_': str(1 << 36)}
 
 
+def malloc_pinned() -> bool:
+    return all(os.environ.get(k) == v for k, v in STABLE_MALLOC.items())
+
+
 def reexec_with_stable_malloc() -> None:
     """Restart this script with :data:`STABLE_MALLOC` in the environment (once)."""
-    if all(os.environ.get(k) == v for k, v in STABLE_MALLOC.items()):
-        return
-    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STABLE_MALLOC})
+    if not malloc_pinned():
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STABLE_MALLOC})
 
 
 def malloc_note() -> str:
-    pinned = all(os.environ.get(k) == v for k, v in STABLE_MALLOC.items())
     return ('glibc malloc with freed memory kept mapped (`benchmarks/common.py`, '
-            '`STABLE_MALLOC`)' if pinned else 'the system allocator as configured')
+            '`STABLE_MALLOC`)' if malloc_pinned() else 'the system allocator as configured')
