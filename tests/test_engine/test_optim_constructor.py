@@ -94,17 +94,6 @@ def test_registered_in_root_and_found_from_child_registries():
         is AconOptimWrapperConstructor
 
 
-def test_acon_parameters_by_module_type():
-    model = WithAcon()
-    found = acon_parameters(model)
-    expected = [n for n, _ in model.named_parameters() if ACON_NAME.search(n)
-                and not n.startswith('head.')]
-    assert sorted(found) == sorted(expected)
-    # 3 (ACON-C) + 1 (ACON-A) + 2 (ACON-B) + 2 + 2 (Meta-ACON: beta generated) + 1 (FReLU)
-    assert len(found) == 11
-    assert 'head.beta' not in found and 'act_meta.fc1.weight' not in found
-
-
 @pytest.mark.parametrize('paramwise_cfg', PARAMWISE_CFGS)
 def test_without_acon_groups_equal_the_default(paramwise_cfg):
     torch.manual_seed(0)
