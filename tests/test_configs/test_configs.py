@@ -367,7 +367,6 @@ def test_tiny_config_is_its_full_config_plus_overrides(rel):
     # small: ResNet-18 at width 32, stem written out (mmseg's ResNet defaults it to 64)
     backbone = tiny.model.backbone
     assert (backbone.depth, backbone.base_channels, backbone.stem_channels) == (18, 32, 32)
-    assert backbone.init_cfg is None, rel
     assert isinstance(tiny.randomness.seed, int), f'{rel}: no randomness.seed'
     assert 'SyncBN' not in tiny.pretty_text, f'{rel}: SyncBN needs CUDA'
 
