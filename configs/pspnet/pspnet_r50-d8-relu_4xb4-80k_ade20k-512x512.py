@@ -23,4 +23,7 @@ model = dict(
             type='Pretrained',
             checkpoint='checkpoints/res50.relu_mmacon.pth')))
 
-optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+# p1, p2, beta without weight decay, found by module type (mmacon.engine; a
+# no-op for ReLU, kept so that the ACON configs inheriting this file differ from
+# it only in the activation).
+optim_wrapper = dict(constructor='AconOptimWrapperConstructor')
