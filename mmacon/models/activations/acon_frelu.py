@@ -9,12 +9,13 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._checks import check_channels_arg, check_input
+from ._checks import check_channels_arg, check_input, checked_args
 from .functional import smooth_max
 from .meta_acon import _build_norm
 
 
 @MODELS.register_module()
+@checked_args
 class AconFReLU(nn.Module):
     """ACON-FReLU: ``out = BN2(S_beta(x1, T(x)))`` with ``S_beta(a, b) = (a - b) * sigmoid(beta * (a - b)) + b``.
 
