@@ -79,7 +79,7 @@ class AconC(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         return acon_c(x, _as_broadcast(self.p1, x), _as_broadcast(self.p2, x),
                       _as_broadcast(self.beta, x), self.impl)
 
@@ -109,7 +109,7 @@ class AconA(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         beta = _as_broadcast(self.beta, x)
         return x * torch.sigmoid(beta * x)
 
@@ -145,7 +145,7 @@ class AconB(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         p1 = self.p1.to(x.dtype).view((1,) * x.dim())
         return acon_c(x, p1, _as_broadcast(self.p2, x), _as_broadcast(self.beta, x))
 

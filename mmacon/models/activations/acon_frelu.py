@@ -61,7 +61,7 @@ class AconFReLU(nn.Module):
         return self.bn1(self.conv_frelu(x))
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels, ndim=4)
+        check_input(self, x, self.channels, ndim=4)
         identity = x if self.stride == 1 else F.max_pool2d(x, 3, stride=2, padding=1)
         beta = 1.0 if self.beta is None else self.beta
         return self.bn2(smooth_max(identity, self.spatial_condition(x), beta))

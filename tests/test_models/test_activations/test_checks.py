@@ -1,13 +1,17 @@
-"""Shared argument checks: typo'd and missing constructor arguments."""
+"""Shared argument and input checks: typo'd/missing arguments, wrong widths named by path."""
 import inspect
+from collections import OrderedDict
 
 import pytest
+import torch
 from mmcv.cnn import ConvModule, build_activation_layer
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import MODELS
+from torch import nn
 
 import mmacon  # noqa: F401  (registers the modules)
 from mmacon.models.activations import AconA, AconB, AconC, AconFReLU, MetaAconC
+from mmacon.models.activations._checks import module_path
 
 # (class, a typo'd keyword, what it should have been, the valid-argument list)
 TYPOS = [
@@ -83,3 +87,49 @@ def test_missing_channels_act_first_order_names_in_channels():
     with pytest.raises(TypeError, match=r"^AconC needs `channels`.*write channels=<the conv's "
                                         r"out_channels> in its cfg"):
         build_activation_layer(dict(type='AconC'))  # outside any ConvModule: no width to name
+
+
+def nested(act):
+    inner = nn.Sequential(OrderedDict(acon=act))
+    return nn.Sequential(OrderedDict(backbone=nn.Sequential(OrderedDict(
+        layer2=nn.Sequential(nn.Identity(), inner)))))
+
+
+@pytest.mark.parametrize('cls', [AconA, AconB, AconC, MetaAconC, AconFReLU])
+def test_wrong_channels_name_the_module_path(cls):
+    model = nested(cls(8))
+    with pytest.raises(ValueError) as info:
+        model(torch.randn(2, 4, 3, 3))
+    assert str(info.value) == (f"{cls.__name__} 'backbone.layer2.1.acon' was built for 8 channels "
+                               'but got an input with 4 channels (shape (2, 4, 3, 3))')
+    with pytest.raises(ValueError, match=rf'^{cls.__name__} was built for 8 channels'):
+        cls(8)(torch.randn(2, 4, 3, 3))  # on its own: the class name
+
+
+def test_wrong_channels_inside_a_real_backbone():
+    class Detector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = MODELS.build(dict(type='AconResNet', depth=18, base_channels=8,
+                                              act_cfg=dict(type='MetaAconC')))
+
+        def forward(self, x):
+            return self.backbone(x)
+
+    model = Detector()
+    block = model.backbone.layer2[1]
+    block.conv1 = nn.Conv2d(16, 12, 3, padding=1, bias=False)  # a width the acon was not built for
+    block.bn1 = nn.BatchNorm2d(12)
+    with pytest.raises(ValueError, match=r"^MetaAconC 'backbone.layer2.1.acon1' was built for 16 "
+                                         r'channels but got an input with 12 channels'):
+        model(torch.randn(2, 3, 32, 32))
+
+
+def test_wrong_rank_names_the_path():
+    with pytest.raises(ValueError, match=r"^MetaAconC 'backbone.layer2.1.acon' expects a 4-D "
+                                         r'\(N, C, H, W\) input, got a 3-D tensor of shape \(2, 8, 4\)'):
+        nested(MetaAconC(8))(torch.randn(2, 8, 4))
+
+
+def test_module_path_outside_a_call_is_none():
+    assert module_path(AconC(4)) is None
