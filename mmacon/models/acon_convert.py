@@ -12,7 +12,10 @@ module's ``order``). From a config it is the registered function ``'AconConvert'
                  act_cfg=dict(type='AconC'), include=('neck', 'bbox_head'))
 
 ``MODELS.build`` returns what the function returns, so the Runner gets the upstream
-model object itself (with ACON inside); only its config is wrapped.
+model object itself (with ACON inside); only its config is wrapped. Code that reads
+``cfg.model.backbone`` (mmdet's ``init_detector``, mmseg's ``init_model``) sees the
+wrapper instead: build such a model with ``MODELS.build(cfg.model)`` and load its
+checkpoint with mmengine's ``load_checkpoint``.
 """
 from __future__ import annotations
 
