@@ -25,8 +25,8 @@ WITHOUT_UPSTREAM = textwrap.dedent('''
     for cfg in (dict(type='AconC', channels=8), dict(type='MetaAconC', channels=8, reduction=4)):
         act = build_activation_layer(cfg)
         y = act(x)
-        ref = mmacon.models.activations.acon_c_reference(x, act.p1, act.p2,
-                                                         act.generate_beta(x) if hasattr(act, 'generate_beta') else act.beta)
+        beta = act.generate_beta(x) if hasattr(act, 'generate_beta') else act.beta
+        ref = mmacon.models.activations.acon_c_reference(x, act.p1, act.p2, beta)
         print(type(act).__name__, tuple(y.shape), bool(torch.allclose(y, ref, atol=1e-6)))
     conv = mmacon.models.acon_convert(torch.nn.Sequential(ConvModule(3, 8, 1)))
     print(type(conv[0].activate).__name__, conv[0].activate.channels)

@@ -101,11 +101,12 @@ class MetaAconC(nn.Module):
             Default BN as the official release, so its checkpoints load. A BN that sees
             one value per channel in training (a batch of one per process) normalises
             that call with its running statistics, without updating them, and warns
-            once per layer; GN, SyncBN (several processes) or ``None`` train on it. With ``dict(type='GN', num_groups=G)`` each generator
-            norm takes the largest divisor of its width that is <= G and leaves two or
-            more channels per group (``bn1``: of the hidden width, ``bn2``: of C, the
-            pixel-wise ``bn``: 1 group), so a backbone's GN config fits every width;
-            see :func:`fit_num_groups`.
+            once per layer; GN, SyncBN (several processes) or ``None`` train on it.
+            With ``dict(type='GN', num_groups=G)`` each generator norm takes the
+            largest divisor of its width that is <= G and leaves two or more channels
+            per group (``bn1``: of the hidden width, ``bn2``: of C, the pixel-wise
+            ``bn``: 1 group), so a backbone's GN config fits every width; see
+            :func:`fit_num_groups`.
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
