@@ -8,7 +8,7 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._checks import check_channels_arg, check_input
+from ._checks import check_channels_arg, check_input, checked_args
 from .functional import acon_c
 from .fused import check_impl
 
@@ -44,6 +44,7 @@ def _as_broadcast(param: Tensor, x: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
+@checked_args
 class AconC(nn.Module):
     """ACON-C: ``f(x) = (p1 - p2) * x * sigmoid(beta * (p1 - p2) * x) + p2 * x``.
 
@@ -78,7 +79,7 @@ class AconC(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         return acon_c(x, _as_broadcast(self.p1, x), _as_broadcast(self.p2, x),
                       _as_broadcast(self.beta, x), self.impl)
 
@@ -88,6 +89,7 @@ class AconC(nn.Module):
 
 
 @MODELS.register_module()
+@checked_args
 class AconA(nn.Module):
     """ACON-A (Swish with a learnable per-channel beta): ``f(x) = x * sigmoid(beta * x)``.
 
@@ -107,7 +109,7 @@ class AconA(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         beta = _as_broadcast(self.beta, x)
         return x * torch.sigmoid(beta * x)
 
@@ -116,6 +118,7 @@ class AconA(nn.Module):
 
 
 @MODELS.register_module()
+@checked_args
 class AconB(nn.Module):
     """ACON-B (a smooth PReLU): ``f(x) = (1 - p2) * x * sigmoid(beta * (1 - p2) * x) + p2 * x``.
 
@@ -142,7 +145,7 @@ class AconB(nn.Module):
             self.beta.fill_(1.0)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels)
+        check_input(self, x, self.channels)
         p1 = self.p1.to(x.dtype).view((1,) * x.dim())
         return acon_c(x, p1, _as_broadcast(self.p2, x), _as_broadcast(self.beta, x))
 

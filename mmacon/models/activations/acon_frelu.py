@@ -9,12 +9,13 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._checks import check_channels_arg, check_input
+from ._checks import check_channels_arg, check_input, checked_args
 from .functional import smooth_max
 from .meta_acon import _build_norm
 
 
 @MODELS.register_module()
+@checked_args
 class AconFReLU(nn.Module):
     """ACON-FReLU: ``out = BN2(S_beta(x1, T(x)))`` with ``S_beta(a, b) = (a - b) * sigmoid(beta * (a - b)) + b``.
 
@@ -27,7 +28,8 @@ class AconFReLU(nn.Module):
         stride: 1 or 2.
         learnable_beta: learn a per-channel ``beta`` (1, C, 1, 1) instead of beta = 1.
         out_norm: keep the official output normalisation ``bn2``.
-        norm_cfg: normalisation for ``bn1`` and ``bn2``.
+        norm_cfg: normalisation for ``bn1`` and ``bn2``; GN's ``num_groups`` adapts to C
+            as in :class:`MetaAconC` (:func:`~.meta_acon.fit_num_groups`).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
     Shape: (N, C, H, W) -> (N, C, H / stride, W / stride).
     """
@@ -59,7 +61,7 @@ class AconFReLU(nn.Module):
         return self.bn1(self.conv_frelu(x))
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(type(self).__name__, x, self.channels, ndim=4)
+        check_input(self, x, self.channels, ndim=4)
         identity = x if self.stride == 1 else F.max_pool2d(x, 3, stride=2, padding=1)
         beta = 1.0 if self.beta is None else self.beta
         return self.bn2(smooth_max(identity, self.spatial_condition(x), beta))

@@ -14,6 +14,8 @@ feature-map size.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -22,20 +24,51 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._checks import check_channels_arg, check_input
+from ._checks import check_channels_arg, check_input, checked_args, describe
 from .acon import _channel_param, check_init, init_slopes
 from .functional import acon_c
 from .fused import check_impl
 from .spatial_mean import spatial_mean
 
 GENERATOR_MODES = ('channel', 'layer', 'pixel')
-_NORM_ALTERNATIVES = ("norm_cfg=dict(type='GN', num_groups=...), "
-                      "norm_cfg=dict(type='SyncBN') (several processes) or norm_cfg=None")
+_NORM_ALTERNATIVES = ("norm_cfg=None, or norm_cfg=dict(type='SyncBN') with several "
+                      "processes")
+
+
+def fit_num_groups(num_groups: int, channels: int) -> int:
+    """The largest divisor of ``channels`` that is <= ``num_groups`` and <= ``channels // 2``.
+
+    GroupNorm needs ``channels % num_groups == 0``; a generator's widths (C, its
+    hidden width max(r, C // r), and 1 for the pixel-wise BN) rarely all divide the
+    backbone's ``num_groups``, so each generator norm takes the closest group count
+    from below. The channel-wise generator normalises (N, C, 1, 1) features, where a
+    group of one channel holds a single value, so each group keeps at least two
+    channels (a width of 1 gets 1 group): 32 groups on 48 channels -> 24, on 64 -> 32,
+    on 8 -> 4, on 1 -> 1.
+    """
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups <= 0:
+        raise ValueError(f"norm_cfg=dict(type='GN', num_groups=...): `num_groups` must be a "
+                         f'positive int, got {num_groups!r}')
+    for groups in range(min(num_groups, max(channels // 2, 1)), 0, -1):
+        if channels % groups == 0:
+            return groups
+    return 1
+
+
+def _is_group_norm(layer_type) -> bool:
+    if isinstance(layer_type, str):
+        with MODELS.switch_scope_and_registry(None) as registry:
+            layer_type = registry.get(layer_type)
+    return layer_type is nn.GroupNorm
 
 
 def _build_norm(norm_cfg: dict | None, channels: int) -> nn.Module:
+    """Build ``norm_cfg`` for ``channels``; GN's ``num_groups`` adapts (:func:`fit_num_groups`)."""
     if norm_cfg is None:
         return nn.Identity()
+    if isinstance(norm_cfg, dict) and 'num_groups' in norm_cfg \
+            and _is_group_norm(norm_cfg.get('type')):
+        norm_cfg = dict(norm_cfg, num_groups=fit_num_groups(norm_cfg['num_groups'], channels))
     return build_norm_layer(norm_cfg, channels)[1]
 
 
@@ -56,6 +89,7 @@ def _one_value_per_channel(norm: nn.Module, y: Tensor) -> bool:
 
 
 @MODELS.register_module()
+@checked_args
 class MetaAconC(nn.Module):
     """Meta-ACON-C: ``f(x) = (p1 - p2) * x * sigmoid(beta(x) * (p1 - p2) * x) + p2 * x``.
 
@@ -64,9 +98,15 @@ class MetaAconC(nn.Module):
         reduction: r of the channel-wise generator; its hidden width is max(r, C // r).
         mode: ``'channel'``, ``'layer'`` or ``'pixel'`` (see the module docstring).
         norm_cfg: normalisation inside the generator (``'channel'`` and ``'pixel'``).
-            Default BN as the official release, so its checkpoints load. BN needs more
-            than one value per channel in training; at one sample per process use GN,
-            SyncBN or ``None``.
+            Default BN as the official release, so its checkpoints load. A BN that sees
+            one value per channel in training (a batch of one per process) normalises
+            that call with its running statistics, without updating them, and warns
+            once per layer; GN, SyncBN (several processes) or ``None`` train on it.
+            With ``dict(type='GN', num_groups=G)`` each generator norm takes the
+            largest divisor of its width that is <= G and leaves two or more channels
+            per group (``bn1``: of the hidden width, ``bn2``: of C, the pixel-wise
+            ``bn``: 1 group), so a backbone's GN config fits every width; see
+            :func:`fit_num_groups`.
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
@@ -111,11 +151,38 @@ class MetaAconC(nn.Module):
 
     def _norm(self, norm: nn.Module, y: Tensor) -> Tensor:
         if _one_value_per_channel(norm, y):
-            raise ValueError(
-                f'{type(self).__name__}(mode={self.mode!r}) computes batch statistics from a '
-                f'single value per channel (generator input of shape {tuple(y.shape)}): BN in '
-                f'training mode needs more than one sample per process. Use {_NORM_ALTERNATIVES}.')
+            return self._norm_one_value(norm, y)
         return norm(y)
+
+    def _norm_one_value(self, norm: _BatchNorm, y: Tensor) -> Tensor:
+        """A training-mode BN that sees one value per channel: its running statistics.
+
+        A batch of one per process (e.g. an epoch's last batch) has no batch statistics;
+        this call normalises with the running ones, as in eval mode, and leaves them
+        unchanged. Warns once per layer. Without running statistics it raises.
+        """
+        attr = next((n for n, m in self.named_children() if m is norm), type(norm).__name__)
+        where = describe(self)
+        seen = (f"{where}: the generator's {attr} (BatchNorm, training mode) got a single value "
+                f'per channel (generator input of shape {tuple(y.shape)}: a batch of one per '
+                f'process, e.g. the last batch of an epoch)')
+        if norm.running_mean is None or norm.running_var is None:
+            raise ValueError(
+                f'{seen} and has no running statistics to fall back on (track_running_stats=False). '
+                f'Put a norm that needs no batch in the generator; its norm_cfg goes inside act_cfg: '
+                f"act_cfg=dict(type={type(self).__name__!r}, norm_cfg=dict(type='GN', num_groups=...)) "
+                f'(or {_NORM_ALTERNATIVES}). Or set norm_eval=True on the backbone, which keeps '
+                f"every BN, the generators' included, in eval mode.")
+        if not getattr(self, '_warned_one_value', False):
+            self._warned_one_value = True
+            warnings.warn(
+                f'{seen}; it uses its running statistics for such calls, without updating '
+                f'them (warned once per layer). To train the generator on them, put '
+                f"act_cfg=dict(type={type(self).__name__!r}, norm_cfg=dict(type='GN', "
+                f"num_groups=...)) or set norm_eval=True on the backbone.", UserWarning,
+                stacklevel=2)
+        return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                            False, 0.0, norm.eps)
 
     def generate_beta(self, x: Tensor) -> Tensor:
         """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode."""

@@ -23,11 +23,14 @@ _PARAMETRISED_MODULES = {'test_acon', 'test_meta_acon'}
 def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'compile: runs torch.compile (budgeted: tens of seconds on 2 cores)')
+    config.addinivalue_line(
+        'markers', "one_impl: run once with the default impl ('auto'), not once per impl")
 
 
 def pytest_generate_tests(metafunc):
     name = metafunc.module.__name__.rsplit('.', 1)[-1]
-    if 'acon_impl' in metafunc.fixturenames and name in _PARAMETRISED_MODULES:
+    one_impl = metafunc.definition.get_closest_marker('one_impl') is not None
+    if 'acon_impl' in metafunc.fixturenames and name in _PARAMETRISED_MODULES and not one_impl:
         metafunc.parametrize('acon_impl', TEST_IMPLS, indirect=True)
 
 

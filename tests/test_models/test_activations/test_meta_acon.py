@@ -1,9 +1,18 @@
 """MetaAconC: generator structure, per-sample beta, values against the formula, errors."""
+import copy
+import warnings
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from mmacon.models.activations import MetaAconC
+from mmacon.models.activations.meta_acon import fit_num_groups
 from test_acon import numpy_acon_c
 
 
@@ -120,12 +129,125 @@ def test_gradients_reach_generator_and_slopes():
             assert p.grad.abs().sum() > 0, name
 
 
-def test_one_sample_with_batchnorm_raises_clear_error():
-    m = MetaAconC(16).train()
-    with pytest.raises(ValueError, match=r"single value per channel.*GN.*SyncBN.*norm_cfg=None"):
-        m(torch.randn(1, 16, 8, 8))
-    m.eval()  # running statistics: one sample is fine
-    assert m(torch.randn(1, 16, 8, 8)).shape == (1, 16, 8, 8)
+def with_running_stats(m, seed):
+    g = torch.Generator().manual_seed(seed)
+    for bn in (m.bn1, m.bn2):
+        bn.running_mean.copy_(torch.randn(bn.running_mean.shape, generator=g, dtype=bn.running_mean.dtype))
+        bn.running_var.copy_(torch.rand(bn.running_var.shape, generator=g, dtype=bn.running_var.dtype) + 0.5)
+        bn.num_batches_tracked.fill_(7)
+    return m
+
+
+def test_batch_of_one_uses_running_stats_and_warns_once_naming_the_layer():
+    act = with_running_stats(randomised(MetaAconC(16, reduction=4).double(), seed=8), seed=9)
+    model = torch.nn.Sequential(OrderedDict(
+        stem=torch.nn.Conv2d(3, 16, 1).double(), stage=torch.nn.Sequential(torch.nn.Identity(), act))).train()
+    eval_copy = copy.deepcopy(act).eval()
+    before = {k: v.clone() for k, v in act.state_dict().items()}
+    x = torch.randn(1, 3, 5, 5, dtype=torch.float64)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        out = model(x)
+        out.sum().backward()
+        model(x)  # the same layer again: no second warning
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("MetaAconC 'stage.1': the generator's bn1 (BatchNorm, training mode) "
+                                  'got a single value per channel (generator input of shape (1, 4, 1, 1)')
+    assert 'uses its running statistics' in messages[0] and "norm_cfg=dict(type='GN'" in messages[0]
+    feats = model.stem(x)
+    torch.testing.assert_close(act.generate_beta(feats), eval_copy.generate_beta(feats), rtol=0, atol=0)
+    torch.testing.assert_close(out, eval_copy(feats), rtol=0, atol=0)
+    for k, v in act.state_dict().items():
+        assert torch.equal(v, before[k]), k  # running stats (and num_batches_tracked) untouched
+    assert act.training and act.bn1.training
+    assert act.fc1.weight.grad.abs().sum() > 0 and act.p1.grad.abs().sum() > 0
+    # a second layer warns for itself
+    other = MetaAconC(16, reduction=4).train()
+    with pytest.warns(UserWarning, match=r"^MetaAconC: the generator's bn1"):
+        other(torch.randn(1, 16, 2, 2))
+
+
+def test_batch_of_one_pixel_mode_falls_back_too():
+    m = randomised(MetaAconC(4, mode='pixel').double(), seed=10).train()
+    m.bn.running_mean.fill_(0.3)
+    m.bn.running_var.fill_(2.0)
+    x = torch.randn(1, 4, 1, 1, dtype=torch.float64)
+    with pytest.warns(UserWarning, match=r"generator's bn \(BatchNorm, training mode\)"):
+        got = m.generate_beta(x)
+    y = F.conv2d(x, m.fc.weight, m.fc.bias)
+    expected = torch.sigmoid((y - 0.3) / (2.0 + 1e-5) ** 0.5 * m.bn.weight + m.bn.bias)
+    torch.testing.assert_close(got, expected.view(1, 1, 1, 1), rtol=0, atol=1e-12)
+
+
+def test_batch_of_one_without_running_stats_says_where_norm_cfg_goes():
+    m = MetaAconC(16, norm_cfg=dict(type='BN', track_running_stats=False)).train()
+    with pytest.raises(ValueError) as info:
+        torch.nn.Sequential(m)(torch.randn(1, 16, 8, 8))
+    msg = str(info.value)
+    assert msg.startswith("MetaAconC '0': the generator's bn1 (BatchNorm, training mode) got a single value")
+    assert 'track_running_stats=False' in msg
+    assert "act_cfg=dict(type='MetaAconC', norm_cfg=dict(type='GN', num_groups=...))" in msg
+    assert 'norm_eval=True' in msg
+    assert m(torch.randn(2, 16, 8, 8)).shape == (2, 16, 8, 8)  # two samples: batch statistics
+
+
+@pytest.fixture
+def restore_default_scope():
+    """The Runner makes its default scope current for the process: drop it afterwards."""
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        DefaultScope._instance_dict.pop(name)
+
+
+@pytest.mark.one_impl
+def test_epoch_whose_last_batch_holds_one_image_trains_through(tmp_path, restore_default_scope):
+    """mmengine Runner, EpochBasedTrainLoop, 3 images in batches of 2: the last holds one."""
+    from mmengine.runner import Runner
+
+    from mmacon.datasets import make_tiny_ade20k
+
+    torch.set_num_threads(1)
+    root = str(tmp_path / 'ade')
+    make_tiny_ade20k(root, num_train=3, num_val=1, img_size=(64, 64), size_range=(12, 30))
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                dict(type='PackSegInputs')]
+    cfg = dict(
+        default_scope='mmseg', work_dir=str(tmp_path / 'work'), randomness=dict(seed=0),
+        model=dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.7, 116.3, 103.5],
+                                   std=[58.4, 57.1, 57.4], bgr_to_rgb=True, size=(64, 64)),
+            backbone=dict(type='AconResNetV1c', depth=18, base_channels=8, stem_channels=8,
+                          norm_eval=False, act_cfg=dict(type='MetaAconC')),
+            decode_head=dict(type='FCNHead', in_channels=64, channels=8, num_convs=1, num_classes=4,
+                             concat_input=False, in_index=3)),
+        train_dataloader=dict(
+            batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(type='ADE20KDataset', data_root=root, reduce_zero_label=True,
+                         data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+                         pipeline=pipeline)),
+        train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),
+        log_level='WARNING')
+    runner = Runner.from_cfg(Config(cfg))
+    assert len(runner.train_dataloader.dataset) % 2 == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        runner.train()
+    assert runner.iter == 2 and runner.epoch == 1
+    acts = {n: m for n, m in runner.model.named_modules() if isinstance(m, MetaAconC)}
+    assert len(acts) == 16
+    warned = sorted(str(w.message).split(':')[0] for w in caught
+                    if "the generator's bn1" in str(w.message))
+    assert warned == sorted(f'MetaAconC {n!r}' for n in acts)  # once per layer, by path
+    for name, m in acts.items():
+        # the one-image batch left the generator statistics as the first batch set them
+        assert m.bn1.num_batches_tracked.item() == 1 and m.bn2.num_batches_tracked.item() == 1, name
+    assert runner.model.backbone.stem[1].num_batches_tracked.item() == 2  # spatial BN saw both
+    assert all(torch.isfinite(p).all() for p in runner.model.parameters())
 
 
 @pytest.mark.parametrize('norm_cfg,norm_type', [(dict(type='GN', num_groups=4), torch.nn.GroupNorm),
@@ -136,6 +258,36 @@ def test_norm_cfg_alternatives_train_with_one_sample(norm_cfg, norm_type):
     x = torch.randn(1, 32, 4, 4)
     m(x).sum().backward()
     assert m.fc1.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('num_groups,channels,expected', [(32, 48, 24), (32, 8, 4), (32, 1, 1),
+                                                          (32, 64, 32), (4, 7, 1), (6, 16, 4),
+                                                          (32, 2, 1), (32, 16, 8)])
+def test_fit_num_groups_is_largest_divisor_not_above(num_groups, channels, expected):
+    assert fit_num_groups(num_groups, channels) == expected
+
+
+def test_gn_groups_adapt_to_each_generator_width():
+    # hidden = max(16, 48 // 16) = 16: 8 groups (two channels each); C = 48: 24 groups
+    m = randomised(MetaAconC(48, norm_cfg=dict(type='GN', num_groups=32)).double(), seed=5).train()
+    assert (m.bn1.num_groups, m.bn1.num_channels) == (8, 16)
+    assert (m.bn2.num_groups, m.bn2.num_channels) == (24, 48)
+    x = torch.randn(1, 48, 3, 3, dtype=torch.float64)  # one sample: GN needs no batch
+    y = F.conv2d(x.mean((2, 3), keepdim=True), m.fc1.weight, m.fc1.bias)
+    y = F.group_norm(y, 8, m.bn1.weight, m.bn1.bias, 1e-5)
+    y = F.conv2d(y, m.fc2.weight, m.fc2.bias)
+    y = F.group_norm(y, 24, m.bn2.weight, m.bn2.bias, 1e-5)
+    torch.testing.assert_close(m.generate_beta(x), torch.sigmoid(y), rtol=0, atol=1e-12)
+    pixel = MetaAconC(48, mode='pixel', norm_cfg=dict(type='GN', num_groups=32))
+    assert (pixel.bn.num_groups, pixel.bn.num_channels) == (1, 1)
+    built = build_activation_layer(dict(type='MetaAconC', channels=40,
+                                        norm_cfg=dict(type=torch.nn.GroupNorm, num_groups=32)))
+    assert (built.bn1.num_groups, built.bn2.num_groups) == (8, 20)
+
+
+def test_gn_bad_num_groups_names_the_value():
+    with pytest.raises(ValueError, match=r'`num_groups` must be a positive int, got 0'):
+        MetaAconC(16, norm_cfg=dict(type='GN', num_groups=0))
 
 
 def test_syncbn_generator_builds():

@@ -1,0 +1,148 @@
+"""acon_convert / 'AconConvert': upstream mmdet and mmseg models with ACON in necks and heads."""
+import os.path as osp
+
+import mmdet
+import pytest
+import torch
+from mmcv.cnn import ConvModule
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.structures import InstanceData, PixelData
+from mmseg.structures import SegDataSample
+
+import mmacon  # noqa: F401  (registers AconConvert)
+from mmacon.models import acon_convert
+from mmacon.models.activations import AconC, MetaAconC
+
+FCOS_CONFIG = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'fcos',
+                       'fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_fcos_cfg():
+    """mmdet's own FCOS config, shrunk: ResNet-18, 64-wide FPN with ReLU, 2 stacked convs.
+
+    (64 wide: the head's GN has 32 groups, and P7 of a 64x64 image is 1x1.)
+    """
+    model = Config.fromfile(FCOS_CONFIG).model
+    model.backbone.update(depth=18, init_cfg=None)
+    model.neck.update(in_channels=[64, 128, 256, 512], out_channels=64, act_cfg=dict(type='ReLU'))
+    model.bbox_head.update(num_classes=3, in_channels=64, feat_channels=64, stacked_convs=2)
+    return model.to_dict()
+
+
+def small_fcn_cfg():
+    return dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.7, 116.3, 103.5],
+                               std=[58.4, 57.1, 57.4], size=(64, 64)),
+        backbone=dict(type='ResNetV1c', depth=18, out_indices=(3, ), strides=(1, 2, 1, 1),
+                      dilations=(1, 1, 2, 4), norm_cfg=dict(type='BN')),
+        decode_head=dict(type='FCNHead', in_channels=512, in_index=0, channels=16, num_convs=2,
+                         concat_input=True, num_classes=3, norm_cfg=dict(type='BN')))
+
+
+def activated(model, prefixes):
+    return {n: m for n, m in model.named_modules() if isinstance(m, ConvModule) and m.with_activation
+            and any(n.startswith(p + '.') for p in prefixes)}
+
+
+def check_converted(upstream, model, prefixes, cls=AconC):
+    targets = activated(upstream, prefixes)
+    assert targets, 'the upstream model has activations to convert'
+    for name, m in activated(model, prefixes).items():
+        assert type(m.activate) is cls, name
+        assert m.activate.channels == m.conv.out_channels == targets[name].conv.out_channels, name
+        assert m.act_cfg['type'] == cls.__name__
+    assert set(activated(model, prefixes)) == set(targets)
+    # everything outside the targets keeps upstream's activation
+    for name, m in model.named_modules():
+        if isinstance(m, ConvModule) and m.with_activation and name not in targets:
+            assert type(m.activate) is type(dict(upstream.named_modules())[name].activate), name
+    extra = {f'{n}.activate.{p}' for n in targets for p in ('p1', 'p2', 'beta')}
+    assert set(model.state_dict()) == set(upstream.state_dict()) | extra
+    return targets
+
+
+def test_fcos_neck_and_head_through_the_registry():
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        upstream = MODELS.build(small_fcos_cfg())
+        cfg = small_fcos_cfg()
+        preprocessor = cfg.pop('data_preprocessor')  # as mmengine's Runner passes it
+        model = MODELS.build(dict(type='AconConvert', model=cfg, act_cfg=dict(type='AconC'),
+                                  include=('neck', 'bbox_head'), data_preprocessor=preprocessor))
+    assert type(model) is type(upstream)  # the upstream model object itself
+    assert type(model.data_preprocessor).__name__ == 'DetDataPreprocessor'
+    targets = check_converted(upstream, model, ('neck', 'bbox_head'))
+    # FPN: 4 lateral + 4 output convs with ReLU; head: 2 cls + 2 reg stacked convs
+    assert len(targets) == 12
+    assert {n for n in targets if n.startswith('bbox_head')} == {
+        'bbox_head.cls_convs.0', 'bbox_head.cls_convs.1', 'bbox_head.reg_convs.0', 'bbox_head.reg_convs.1'}
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64), ori_shape=(64, 64),
+                                         scale_factor=(1.0, 1.0), batch_input_shape=(64, 64)))
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[8.0, 10.0, 40.0, 50.0]]),
+                                       labels=torch.tensor([1]))
+    losses = model.loss(torch.randn(1, 3, 64, 64), [sample])
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    for name in targets:
+        acon = dict(model.named_modules())[name].activate
+        assert acon.p1.grad is not None and acon.p1.grad.abs().sum() > 0, name
+
+
+def test_fcn_head_with_meta_acon_in_python():
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        upstream = MODELS.build(small_fcn_cfg())
+        model = acon_convert(small_fcn_cfg(), act_cfg=dict(type='MetaAconC', reduction=4),
+                             include='decode_head')
+    targets = {n: m for n, m in activated(upstream, ('decode_head', )).items()}
+    assert set(targets) == {'decode_head.convs.0', 'decode_head.convs.1', 'decode_head.conv_cat'}
+    for name, m in activated(model, ('decode_head', )).items():
+        assert type(m.activate) is MetaAconC and m.activate.channels == m.conv.out_channels == 16, name
+    assert not any(isinstance(m, (AconC, MetaAconC)) for m in model.backbone.modules())
+    sample = SegDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64), ori_shape=(64, 64)))
+    sample.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 64, 64)))
+    losses = model.loss(torch.randn(2, 3, 64, 64), [sample, sample])
+    losses['decode.loss_ce'].backward()
+    assert model.decode_head.conv_cat.activate.fc1.weight.grad.abs().sum() > 0
+
+
+def test_fcn_head_acon_c_state_dict_gains_acon_tensors():
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        upstream = MODELS.build(small_fcn_cfg())
+        model = MODELS.build(dict(type='AconConvert', model=small_fcn_cfg(), include=('decode_head', )))
+    check_converted(upstream, model, ('decode_head', ))
+    assert model.encode_decode(torch.randn(1, 3, 64, 64), [dict(img_shape=(64, 64))]).shape == (1, 3, 64, 64)
+
+
+def test_include_exclude_and_act_first_order():
+    m = torch.nn.Sequential(ConvModule(3, 8, 3), ConvModule(8, 16, 1, order=('act', 'conv', 'norm')),
+                            ConvModule(16, 4, 1, act_cfg=None))
+    acon_convert(m, exclude='0')
+    assert type(m[0].activate) is torch.nn.ReLU
+    assert type(m[1].activate) is AconC and m[1].activate.channels == 8  # act runs before the conv
+    assert not m[2].with_activation
+    assert m(torch.randn(1, 3, 6, 6)).shape == (1, 4, 4, 4)
+
+
+def test_errors_name_the_problem():
+    m = torch.nn.Sequential(ConvModule(3, 8, 3, act_cfg=None))
+    with pytest.raises(ValueError, match=r"^AconConvert: no ConvModule with an activation in the model "
+                                         r"of the Sequential \(one built with act_cfg=None has none"):
+        acon_convert(m)
+    with pytest.raises(KeyError, match=r"include names 'neck', which is not in the Sequential; its "
+                                       r'top-level modules: 0'):
+        acon_convert(m, include='neck')
+    with pytest.raises(ValueError, match=r'sets channels; leave it out'):
+        acon_convert(m, act_cfg=dict(type='AconC', channels=8))
