@@ -1,0 +1,537 @@
+"""ACON-C in Triton: a forward kernel and a one-pass backward kernel, deterministic.
+
+Formula (``x`` is (N, C, *); d = p1 - p2, u = d * x, t = beta * u, s = sigmoid(t)):
+
+    y        = u * s + p2 * x = x * (d * s + p2)
+    g        = s + t * s * (1 - s)                     (d(u * s)/du)
+    dL/dx    = grad * (d * g + p2)
+    dL/dp1   = sum(grad * x * g)                       reduced to p1's shape
+    dL/dp2   = sum(grad * x) - dL/dp1                  reduced to p2's shape
+    dL/dbeta = sum(grad * u^2 * s * (1 - s))           reduced to beta's shape
+
+Shapes. Each of p1, p2, beta independently (left-padded with ones to x's rank, as
+broadcasting does): dim 0 is 1 or N, dim 1 is 1 or C, the spatial dims are all 1 or
+all equal to x's. That covers (1, C, 1, 1) per channel, (N, C, 1, 1) per sample and
+channel, (N, 1, 1, 1) per sample, (N, 1, H, W) per pixel, (1, 1, 1, 1) and also
+(1, C, H, W), (N, C, H, W), (1, 1, H, W). ``x`` has rank >= 2 ((N, C), (N, C, L),
+(N, C, H, W), (N, C, D, H, W)).
+
+Layouts. ``x`` contiguous or channels-last (C innermost, then the spatial dims in order,
+N outermost: ``torch.channels_last`` for rank 4, ``channels_last_3d`` for rank 5, and
+``t.transpose(1, 2)`` of a contiguous (N, L, C) for rank 3). Both are seen as one
+contiguous (O, R, I) array, I the contiguous dim: contiguous -> (N, C, H*W), rows are
+the (n, c) planes; channels-last -> (N, H*W, C), rows are the pixels; with no spatial
+extent -> (1, N, C). ``y`` and ``grad_x`` get ``x``'s strides; ``grad`` is copied into
+them first if it has other strides (e.g. the expanded ones of ``y.sum()``).
+
+Kernels. A program owns one o, a block of BI columns and (backward) TILES tiles of BR
+rows. Coefficients that do not vary along rows (per-channel ones for channels-last,
+per-sample ones for contiguous) are loaded once per program, before the row loop, as
+a scalar or a (1, BI) vector; the others once per tile as a (BR, 1) column or a
+(BR, BI) tile. Forward reads x once and writes y once; backward reads x and grad once
+and writes grad_x and the partial sums. Arithmetic in float32 (float64 when any input
+is float64), whatever the storage dtype (float16, bfloat16, float32, float64; the
+coefficients may have another dtype than x, e.g. float32 under autocast).
+
+Determinism. No atomics, no autotuning: block sizes are a fixed function of the shape
+(:func:`_blocks`). Each program writes its partial sums of dp1, dp2, dbeta to its own
+slot of a buffer, at the finest granularity the coefficient needs: one number per
+program if the coefficient is constant over the program's tile, one per row, one per
+column, or one per element. Torch then sums the buffer over fixed axes and reshapes it
+to the coefficient's shape. Two identical calls give bit-identical results.
+
+Interpreter. Kernels are wrapped by ``triton.jit`` at their first launch, so setting
+``TRITON_INTERPRET=1`` any time before it runs them on CPU tensors (slowly; for tests).
+The interpreter rounds float32 to bfloat16 by truncation where GPUs round to nearest.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+try:
+    import triton
+    import triton.language as tl
+    _IMPORT_ERROR: Optional[str] = None
+except ImportError as _e:  # pragma: no cover - triton ships with the CUDA torch wheels
+    triton = tl = None  # type: ignore[assignment]
+    _IMPORT_ERROR = f'triton is not installed ({_e}); install the torch wheel that bundles it'
+
+__all__ = ['available', 'supports', 'forward', 'backward']
+
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_SHAPES_HELP = ('dim 0 of size 1 or N, dim 1 of size 1 or C, spatial dims all 1 or all '
+                "equal to x's, e.g. (1, C, 1, 1), (N, C, 1, 1), (N, 1, 1, 1), (N, 1, H, W)")
+
+# Block-size heuristic (fixed: no autotuning, for determinism). Tests shrink them to
+# exercise many programs, tiles and masked edges on small inputs.
+_MAX_BI = 1024             # columns per program (power of two)
+_TILE = 2048               # elements per (BR, BI) tile
+_PROGRAM = 16384           # elements per backward program (TILES tiles)
+_NUM_WARPS = 4
+
+
+# ------------------------------------------------------------------ kernels (raw)
+# Wrapped by triton.jit lazily (see _kernels) so TRITON_INTERPRET is read at launch.
+
+def _acon_c_fwd_kernel(
+        x_ptr, y_ptr, p1_ptr, p2_ptr, b_ptr, R, I, RB, IB,
+        p1_so, p1_sr, p1_si, p2_so, p2_sr, p2_si, b_so, b_sr, b_si,
+        P1_R: tl.constexpr, P1_I: tl.constexpr, P2_R: tl.constexpr, P2_I: tl.constexpr,
+        B_R: tl.constexpr, B_I: tl.constexpr,
+        ACC: tl.constexpr, BR: tl.constexpr, BI: tl.constexpr):
+    pid = tl.program_id(0)
+    ib = pid % IB
+    rb = (pid // IB) % RB
+    o = (pid // IB // RB).to(tl.int64)
+    cols = ib * BI + tl.arange(0, BI)
+    rows = rb * BR + tl.arange(0, BR)
+    cmask = (cols < I)[None, :]
+    rmask = (rows < R)[:, None]
+    mask = rmask & cmask
+    cols2 = cols[None, :]
+    rows2 = rows.to(tl.int64)[:, None]
+    offs = (o * R + rows2) * I + cols2
+    x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+    # each coefficient: a (BR, BI) tile, a (BR, 1) column, a (1, BI) row or a scalar
+    if P1_R:
+        if P1_I:
+            p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr + cols2 * p1_si, mask=mask, other=0)
+        else:
+            p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr, mask=rmask, other=0)
+    else:
+        if P1_I:
+            p1 = tl.load(p1_ptr + o * p1_so + cols2 * p1_si, mask=cmask, other=0)
+        else:
+            p1 = tl.load(p1_ptr + o * p1_so)
+    if P2_R:
+        if P2_I:
+            p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr + cols2 * p2_si, mask=mask, other=0)
+        else:
+            p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr, mask=rmask, other=0)
+    else:
+        if P2_I:
+            p2 = tl.load(p2_ptr + o * p2_so + cols2 * p2_si, mask=cmask, other=0)
+        else:
+            p2 = tl.load(p2_ptr + o * p2_so)
+    if B_R:
+        if B_I:
+            b = tl.load(b_ptr + o * b_so + rows2 * b_sr + cols2 * b_si, mask=mask, other=0)
+        else:
+            b = tl.load(b_ptr + o * b_so + rows2 * b_sr, mask=rmask, other=0)
+    else:
+        if B_I:
+            b = tl.load(b_ptr + o * b_so + cols2 * b_si, mask=cmask, other=0)
+        else:
+            b = tl.load(b_ptr + o * b_so)
+    p1 = p1.to(ACC)
+    p2 = p2.to(ACC)
+    d = p1 - p2
+    s = tl.sigmoid(b.to(ACC) * d * x)
+    tl.store(y_ptr + offs, x * (d * s + p2), mask=mask)
+
+
+def _acon_c_bwd_kernel(
+        g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gp1_ptr, gp2_ptr, gb_ptr,
+        R, I, RB, IB,
+        p1_so, p1_sr, p1_si, p2_so, p2_sr, p2_si, b_so, b_sr, b_si,
+        P1_R: tl.constexpr, P1_I: tl.constexpr, P2_R: tl.constexpr, P2_I: tl.constexpr,
+        B_R: tl.constexpr, B_I: tl.constexpr,
+        NEED_X: tl.constexpr, NEED_P: tl.constexpr, NEED_B: tl.constexpr,
+        ACC: tl.constexpr, BR: tl.constexpr, BI: tl.constexpr, TILES: tl.constexpr):
+    pid = tl.program_id(0)
+    ib = pid % IB
+    rb = (pid // IB) % RB
+    o = (pid // IB // RB).to(tl.int64)
+    cols = ib * BI + tl.arange(0, BI)
+    cmask1 = cols < I
+    cmask = cmask1[None, :]
+    cols2 = cols[None, :]
+    # coefficients constant along rows: loaded once for the program
+    if not P1_R:
+        if P1_I:
+            p1_c = tl.load(p1_ptr + o * p1_so + cols2 * p1_si, mask=cmask, other=0).to(ACC)
+        else:
+            p1_c = tl.load(p1_ptr + o * p1_so).to(ACC)
+    if not P2_R:
+        if P2_I:
+            p2_c = tl.load(p2_ptr + o * p2_so + cols2 * p2_si, mask=cmask, other=0).to(ACC)
+        else:
+            p2_c = tl.load(p2_ptr + o * p2_so).to(ACC)
+    if not B_R:
+        if B_I:
+            b_c = tl.load(b_ptr + o * b_so + cols2 * b_si, mask=cmask, other=0).to(ACC)
+        else:
+            b_c = tl.load(b_ptr + o * b_so).to(ACC)
+    # column accumulators of the gradients of row-constant coefficients
+    if NEED_P:
+        if not P1_R:
+            acc1 = tl.zeros([BI], dtype=ACC)
+        if not P2_R:
+            acc2 = tl.zeros([BI], dtype=ACC)
+    if NEED_B:
+        if not B_R:
+            accb = tl.zeros([BI], dtype=ACC)
+    for k in range(TILES):
+        rows = (rb * TILES + k) * BR + tl.arange(0, BR)
+        rmask1 = rows < R
+        rmask = rmask1[:, None]
+        mask = rmask & cmask
+        rows1 = rows.to(tl.int64)
+        rows2 = rows1[:, None]
+        offs = (o * R + rows2) * I + cols2
+        x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
+        gr = tl.load(g_ptr + offs, mask=mask, other=0).to(ACC)
+        if P1_R:
+            if P1_I:
+                p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr + cols2 * p1_si,
+                             mask=mask, other=0).to(ACC)
+            else:
+                p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr, mask=rmask, other=0).to(ACC)
+        else:
+            p1 = p1_c
+        if P2_R:
+            if P2_I:
+                p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr + cols2 * p2_si,
+                             mask=mask, other=0).to(ACC)
+            else:
+                p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr, mask=rmask, other=0).to(ACC)
+        else:
+            p2 = p2_c
+        if B_R:
+            if B_I:
+                b = tl.load(b_ptr + o * b_so + rows2 * b_sr + cols2 * b_si,
+                            mask=mask, other=0).to(ACC)
+            else:
+                b = tl.load(b_ptr + o * b_so + rows2 * b_sr, mask=rmask, other=0).to(ACC)
+        else:
+            b = b_c
+        d = p1 - p2
+        u = d * x
+        t = b * u
+        s = tl.sigmoid(t)
+        ds = s * (1 - s)
+        g = s + t * ds
+        if NEED_X:
+            tl.store(gx_ptr + offs, gr * (d * g + p2), mask=mask)
+        # masked lanes have x = grad = 0, so they add 0 to every sum below
+        # partial-buffer slots: per element (o, row, col), per row (o, row, ib),
+        # or after the loop per column (o, rb, col) / per program (o, rb, ib)
+        if NEED_P:
+            gxx = gr * x
+            e1 = gxx * g
+            e2 = gxx - e1
+            if P1_R:
+                if P1_I:
+                    tl.store(gp1_ptr + offs, e1, mask=mask)
+                else:
+                    tl.store(gp1_ptr + (o * R + rows1) * IB + ib, tl.sum(e1, axis=1), mask=rmask1)
+            else:
+                acc1 += tl.sum(e1, axis=0)
+            if P2_R:
+                if P2_I:
+                    tl.store(gp2_ptr + offs, e2, mask=mask)
+                else:
+                    tl.store(gp2_ptr + (o * R + rows1) * IB + ib, tl.sum(e2, axis=1), mask=rmask1)
+            else:
+                acc2 += tl.sum(e2, axis=0)
+        if NEED_B:
+            eb = gr * u * u * ds
+            if B_R:
+                if B_I:
+                    tl.store(gb_ptr + offs, eb, mask=mask)
+                else:
+                    tl.store(gb_ptr + (o * R + rows1) * IB + ib, tl.sum(eb, axis=1), mask=rmask1)
+            else:
+                accb += tl.sum(eb, axis=0)
+    slot = o * RB + rb
+    if NEED_P:
+        if not P1_R:
+            if P1_I:
+                tl.store(gp1_ptr + slot * I + cols, acc1, mask=cmask1)
+            else:
+                tl.store(gp1_ptr + slot * IB + ib, tl.sum(acc1, axis=0))
+        if not P2_R:
+            if P2_I:
+                tl.store(gp2_ptr + slot * I + cols, acc2, mask=cmask1)
+            else:
+                tl.store(gp2_ptr + slot * IB + ib, tl.sum(acc2, axis=0))
+    if NEED_B:
+        if not B_R:
+            if B_I:
+                tl.store(gb_ptr + slot * I + cols, accb, mask=cmask1)
+            else:
+                tl.store(gb_ptr + slot * IB + ib, tl.sum(accb, axis=0))
+
+
+_jitted: dict = {}
+
+
+def _interpreting() -> bool:
+    return bool(triton.knobs.runtime.interpret) if hasattr(triton, 'knobs') else \
+        os.environ.get('TRITON_INTERPRET', '0') == '1'
+
+
+def _kernels() -> tuple:
+    """(forward, backward) wrapped by ``triton.jit`` for the current interpreter setting."""
+    mode = _interpreting()
+    if mode not in _jitted:
+        _jitted[mode] = (triton.jit(_acon_c_fwd_kernel), triton.jit(_acon_c_bwd_kernel))
+    return _jitted[mode]
+
+
+# ------------------------------------------------------------------ geometry
+
+@dataclass(frozen=True)
+class _Coef:
+    """A coefficient made contiguous, and its strides in x's (O, R, I) view (0: constant)."""
+    data: Tensor
+    shape: torch.Size          # the caller's shape (gradient shape)
+    so: int
+    sr: int
+    si: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    view: str                  # 'nchw': (N, C, S); 'nhwc': (N, S, C); 'rows': (1, N, C)
+    O: int
+    R: int
+    I: int
+    coefs: Tuple[_Coef, _Coef, _Coef]
+    acc64: bool
+
+
+def _channels_last_strides(shape: torch.Size) -> Tuple[int, ...]:
+    n, c, sp = shape[0], shape[1], tuple(shape[2:])
+    strides = [0] * len(shape)
+    step = c
+    for k in range(len(sp) - 1, -1, -1):
+        strides[2 + k] = step
+        step *= sp[k]
+    strides[0], strides[1] = step, 1
+    return tuple(strides)
+
+
+def _same_strides(shape: torch.Size, a: Tuple[int, ...], b: Tuple[int, ...]) -> bool:
+    return all(size == 1 or sa == sb for size, sa, sb in zip(shape, a, b))
+
+
+def _plan(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> _Plan | str:
+    """The kernels' view of this call, or the reason it cannot run."""
+    if _IMPORT_ERROR:
+        return _IMPORT_ERROR
+    named = (('x', x), ('p1', p1), ('p2', p2), ('beta', beta))
+    for name, t in named:
+        if not isinstance(t, Tensor):
+            return f'{name} is a {type(t).__name__}, the Triton ACON-C kernels need tensors'
+        if t.dtype not in _FLOATS:
+            return (f'{name} has dtype {t.dtype}; the Triton ACON-C kernels take float16, '
+                    'bfloat16, float32 or float64')
+    interp = _interpreting()
+    for name, t in named:
+        if t.device != x.device:
+            return f'{name} is on {t.device} but x is on {x.device}'
+    if x.device.type != 'cuda' and not (interp and x.device.type == 'cpu'):
+        return (f'x is on {x.device}; the Triton ACON-C kernels need CUDA tensors '
+                '(or TRITON_INTERPRET=1 for CPU tensors)')
+    if x.dim() < 2:
+        return f'x has shape {tuple(x.shape)}; the Triton ACON-C kernels need (N, C, *)'
+    shape = x.shape
+    n, c, sp = shape[0], shape[1], tuple(shape[2:])
+    s = math.prod(sp)
+    if x.is_contiguous():
+        view = 'rows' if s == 1 else 'nchw'
+    elif _same_strides(shape, x.stride(), _channels_last_strides(shape)):
+        view = 'rows' if s == 1 else 'nhwc'
+    else:
+        return (f'x has shape {tuple(shape)} and strides {x.stride()}, neither contiguous nor '
+                'channels-last; the Triton ACON-C kernels take those two layouts '
+                '(call .contiguous() first)')
+    coefs = []
+    for name, t in named[1:]:
+        if t.dim() > x.dim():
+            return (f'{name} has shape {tuple(t.shape)}, more dims than x {tuple(shape)}; '
+                    f'the Triton ACON-C kernels take coefficients with {_SHAPES_HELP}')
+        cs = (1,) * (x.dim() - t.dim()) + tuple(t.shape)
+        a, b, csp = cs[0], cs[1], cs[2:]
+        sp_ones = all(v == 1 for v in csp)
+        if a not in (1, n) or b not in (1, c) or not (sp_ones or csp == sp):
+            return (f'{name} has shape {tuple(t.shape)} against x {tuple(shape)}; the Triton '
+                    f'ACON-C kernels take coefficients with {_SHAPES_HELP}')
+        sp_len = 1 if sp_ones else s
+        sn = b * sp_len if (a == n and n > 1) else 0          # strides of (a, b, sp_len)
+        sc = sp_len if (b == c and c > 1) else 0
+        ss = 1 if sp_len > 1 else 0
+        strides = {'nchw': (sn, sc, ss), 'nhwc': (sn, ss, sc), 'rows': (0, sn, sc)}[view]
+        coefs.append(_Coef(t.contiguous(), t.shape, *strides))
+    o, r, i = {'nchw': (n, c, s), 'nhwc': (n, s, c), 'rows': (1, n, c)}[view]
+    acc64 = any(t.dtype == torch.float64 for _, t in named)
+    return _Plan(view, o, r, i, tuple(coefs), acc64)  # type: ignore[arg-type]
+
+
+def _pow2(v: int) -> int:
+    return 1 << max(0, int(v) - 1).bit_length()
+
+
+def _blocks(r: int, i: int) -> Tuple[int, int, int]:
+    """(BR, BI, TILES): rows and columns of a tile, tiles per backward program.
+
+    A fixed function of the (R, I) geometry, so that a shape always gets the same
+    partition, hence the same summation order.
+    """
+    bi = min(_pow2(i), _MAX_BI)
+    br = min(_pow2(r), max(1, _TILE // bi))
+    tiles = max(1, min(triton.cdiv(r, br), _PROGRAM // (br * bi)))
+    return br, bi, tiles
+
+
+def _coef_args(plan: _Plan) -> tuple:
+    return tuple(v for cf in plan.coefs for v in (cf.so, cf.sr, cf.si))
+
+
+def _coef_flags(plan: _Plan) -> dict:
+    (p1, p2, b) = plan.coefs
+    return dict(P1_R=p1.sr != 0, P1_I=p1.si != 0, P2_R=p2.sr != 0, P2_I=p2.si != 0,
+                B_R=b.sr != 0, B_I=b.si != 0)
+
+
+def _device_ctx(x: Tensor):
+    import contextlib
+    return torch.cuda.device(x.device) if x.device.type == 'cuda' else contextlib.nullcontext()
+
+
+def _forward_launch(plan: _Plan, x: Tensor, y: Tensor):
+    """(kernel, grid, args, constexprs) of the forward launch (shared with the tests)."""
+    br, bi, _ = _blocks(plan.R, plan.I)
+    rb, ib = triton.cdiv(plan.R, br), triton.cdiv(plan.I, bi)
+    p1, p2, b = (cf.data for cf in plan.coefs)
+    args = (x, y, p1, p2, b, plan.R, plan.I, rb, ib) + _coef_args(plan)
+    const = dict(_coef_flags(plan), ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi)
+    return _kernels()[0], (plan.O * rb * ib,), args, const
+
+
+def _backward_launch(plan: _Plan, grad: Tensor, x: Tensor, gx: Tensor,
+                     need_x: bool, need_p: bool, need_beta: bool):
+    """(kernel, grid, args, constexprs, partial buffers) of the backward launch."""
+    br, bi, tiles = _blocks(plan.R, plan.I)
+    rb, ib = triton.cdiv(plan.R, br * tiles), triton.cdiv(plan.I, bi)
+    acc = torch.float64 if plan.acc64 else torch.float32
+    needs = (need_p, need_p, need_beta)
+    parts = []
+    for cf, need in zip(plan.coefs, needs):
+        if not need:
+            parts.append(None)
+            continue
+        shape = (plan.O, plan.R if cf.sr else rb, plan.I if cf.si else ib)
+        parts.append(torch.empty(shape, dtype=acc, device=x.device))
+    p1, p2, b = (cf.data for cf in plan.coefs)
+    ptrs = tuple(p if p is not None else x for p in parts)   # unused slots: any pointer
+    args = (grad, x, gx, p1, p2, b) + ptrs + (plan.R, plan.I, rb, ib) + _coef_args(plan)
+    const = dict(_coef_flags(plan), NEED_X=need_x, NEED_P=need_p, NEED_B=need_beta,
+                 ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi, TILES=tiles)
+    return _kernels()[1], (plan.O * rb * ib,), args, const, parts
+
+
+def _reduce(part: Tensor, cf: _Coef, view: str) -> Tensor:
+    """Second stage: sum the partials over fixed axes, to the coefficient's shape and dtype."""
+    if not cf.sr:
+        part = part.sum(dim=1, keepdim=True)
+    if not cf.si:
+        part = part.sum(dim=2, keepdim=True)
+    if not cf.so:
+        part = part.sum(dim=0, keepdim=True)
+    if view == 'nhwc':
+        part = part.permute(0, 2, 1)
+    return part.reshape(cf.shape).to(cf.data.dtype)
+
+
+def _check(plan: _Plan | str) -> _Plan:
+    if isinstance(plan, str):
+        raise ValueError(f'mmacon.ops.triton_acon: {plan}')
+    return plan
+
+
+# ------------------------------------------------------------------ public API
+
+def available() -> Optional[str]:
+    """None if the Triton kernels can run in this process, else the reason."""
+    if _IMPORT_ERROR:
+        return _IMPORT_ERROR
+    if _interpreting():
+        return None
+    if not torch.cuda.is_available():
+        return 'no CUDA device (set TRITON_INTERPRET=1 to run the kernels on CPU tensors)'
+    return None
+
+
+def supports(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Optional[str]:
+    """None if ``forward``/``backward`` can run on these inputs here, else the reason
+    (naming the offending dtype, device, layout or coefficient shape)."""
+    reason = available()
+    if reason:
+        return reason
+    plan = _plan(x, p1, p2, beta)
+    return plan if isinstance(plan, str) else None
+
+
+def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
+            out_dtype: Optional[torch.dtype] = None) -> Tensor:
+    """``y = x * (d * sigmoid(beta * d * x) + p2)``, ``d = p1 - p2``, with ``x``'s strides.
+
+    ``out_dtype`` defaults to ``x.dtype``. Raises ValueError with the reason where
+    :func:`supports` gives one.
+    """
+    plan = _check(_plan(x, p1, p2, beta))
+    out_dtype = x.dtype if out_dtype is None else out_dtype
+    if out_dtype not in _FLOATS:
+        raise ValueError(f'mmacon.ops.triton_acon: out_dtype {out_dtype} is not a float dtype')
+    y = torch.empty_strided(x.shape, x.stride(), dtype=out_dtype, device=x.device)
+    if x.numel() == 0:
+        return y
+    kernel, grid, args, const = _forward_launch(plan, x, y)
+    with _device_ctx(x):
+        kernel[grid](*args, **const, num_warps=_NUM_WARPS)
+    return y
+
+
+def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
+             need_x: bool = True, need_p: bool = True, need_beta: bool = True
+             ) -> Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor], Optional[Tensor]]:
+    """``(grad_x, grad_p1, grad_p2, grad_beta)`` of :func:`forward` in one pass.
+
+    ``grad_x`` has ``x``'s dtype and strides; the others the shape and dtype of their
+    coefficient (``need_p`` covers both p1 and p2); ``None`` where not needed.
+    Deterministic (module docstring).
+    """
+    plan = _check(_plan(x, p1, p2, beta))
+    if not isinstance(grad, Tensor) or grad.shape != x.shape:
+        got = tuple(grad.shape) if isinstance(grad, Tensor) else type(grad).__name__
+        raise ValueError(f'mmacon.ops.triton_acon: grad has shape {got}, x {tuple(x.shape)}')
+    if grad.dtype not in _FLOATS or grad.device != x.device:
+        raise ValueError(f'mmacon.ops.triton_acon: grad is {grad.dtype} on {grad.device}; '
+                         f'x is on {x.device}')
+    if not (need_x or need_p or need_beta):
+        return None, None, None, None
+    if not _same_strides(x.shape, grad.stride(), x.stride()):
+        grad = torch.empty_strided(x.shape, x.stride(), dtype=grad.dtype,
+                                   device=x.device).copy_(grad)
+    gx = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device=x.device)
+    if x.numel() == 0:
+        zeros = [torch.zeros(cf.shape, dtype=cf.data.dtype, device=x.device) for cf in plan.coefs]
+        return ((gx if need_x else None), *(z if need else None for z, need in
+                                             zip(zeros, (need_p, need_p, need_beta))))
+    plan = _Plan(plan.view, plan.O, plan.R, plan.I, plan.coefs,
+                 plan.acc64 or grad.dtype == torch.float64)
+    kernel, grid, args, const, parts = _backward_launch(plan, grad, x, gx,
+                                                        need_x, need_p, need_beta)
+    with _device_ctx(x):
+        kernel[grid](*args, **const, num_warps=_NUM_WARPS)
+    grads = [None if part is None else _reduce(part, cf, plan.view)
+             for part, cf in zip(parts, plan.coefs)]
+    return (gx if need_x else None, *grads)  # type: ignore[return-value]
