@@ -40,14 +40,15 @@ program if the coefficient is constant over the program's tile, one per row, one
 column, or one per element. Torch then sums the buffer over fixed axes and reshapes it
 to the coefficient's shape. Two identical calls give bit-identical results.
 
-Interpreter. Kernels are wrapped by ``triton.jit`` at their first launch, so setting
-``TRITON_INTERPRET=1`` any time before it runs them on CPU tensors (slowly; for tests).
-The interpreter rounds float32 to bfloat16 by truncation where GPUs round to nearest.
+Interpreter. With ``TRITON_INTERPRET=1`` set before triton is imported (``triton.jit``
+reads it when it decorates: triton's ``tl.sum``/``tl.sigmoid`` at ``import triton``,
+these kernels at this module's import), the kernels run on CPU tensors, slowly (tests;
+``tests/conftest.py`` sets it where CUDA is absent). The interpreter rounds float32 to
+bfloat16 by truncation where GPUs round to nearest.
 """
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -76,9 +77,12 @@ _PROGRAM = 16384           # elements per backward program (TILES tiles)
 _NUM_WARPS = 4
 
 
-# ------------------------------------------------------------------ kernels (raw)
-# Wrapped by triton.jit lazily (see _kernels) so TRITON_INTERPRET is read at launch.
+# ------------------------------------------------------------------ kernels
 
+_jit = triton.jit if triton is not None else (lambda fn: fn)
+
+
+@_jit
 def _acon_c_fwd_kernel(
         x_ptr, y_ptr, p1_ptr, p2_ptr, b_ptr, R, I, RB, IB,
         p1_so, p1_sr, p1_si, p2_so, p2_sr, p2_si, b_so, b_sr, b_si,
@@ -136,6 +140,7 @@ def _acon_c_fwd_kernel(
     tl.store(y_ptr + offs, x * (d * s + p2), mask=mask)
 
 
+@_jit
 def _acon_c_bwd_kernel(
         g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gp1_ptr, gp2_ptr, gb_ptr,
         R, I, RB, IB,
@@ -269,20 +274,18 @@ def _acon_c_bwd_kernel(
                 tl.store(gb_ptr + slot * IB + ib, tl.sum(accb, axis=0))
 
 
-_jitted: dict = {}
+def _interpreted(fn) -> bool:
+    try:
+        from triton.runtime.interpreter import InterpretedFunction
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(fn, InterpretedFunction)
 
 
-def _interpreting() -> bool:
-    return bool(triton.knobs.runtime.interpret) if hasattr(triton, 'knobs') else \
-        os.environ.get('TRITON_INTERPRET', '0') == '1'
-
-
-def _kernels() -> tuple:
-    """(forward, backward) wrapped by ``triton.jit`` for the current interpreter setting."""
-    mode = _interpreting()
-    if mode not in _jitted:
-        _jitted[mode] = (triton.jit(_acon_c_fwd_kernel), triton.jit(_acon_c_bwd_kernel))
-    return _jitted[mode]
+# triton.jit reads TRITON_INTERPRET when it decorates: triton's own jitted helpers
+# (tl.sum, tl.sigmoid) at `import triton`, our kernels at this module's import.
+_INTERPRETED = triton is not None and _interpreted(_acon_c_fwd_kernel)
+_MODE_MISMATCH = triton is not None and _interpreted(tl.standard.sum) != _INTERPRETED
 
 
 # ------------------------------------------------------------------ geometry
@@ -324,8 +327,9 @@ def _same_strides(shape: torch.Size, a: Tuple[int, ...], b: Tuple[int, ...]) -> 
 
 def _plan(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> _Plan | str:
     """The kernels' view of this call, or the reason it cannot run."""
-    if _IMPORT_ERROR:
-        return _IMPORT_ERROR
+    reason = available()
+    if reason:
+        return reason
     named = (('x', x), ('p1', p1), ('p2', p2), ('beta', beta))
     for name, t in named:
         if not isinstance(t, Tensor):
@@ -333,7 +337,7 @@ def _plan(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> _Plan | str:
         if t.dtype not in _FLOATS:
             return (f'{name} has dtype {t.dtype}; the Triton ACON-C kernels take float16, '
                     'bfloat16, float32 or float64')
-    interp = _interpreting()
+    interp = _INTERPRETED
     for name, t in named:
         if t.device != x.device:
             return f'{name} is on {t.device} but x is on {x.device}'
@@ -413,7 +417,7 @@ def _forward_launch(plan: _Plan, x: Tensor, y: Tensor):
     p1, p2, b = (cf.data for cf in plan.coefs)
     args = (x, y, p1, p2, b, plan.R, plan.I, rb, ib) + _coef_args(plan)
     const = dict(_coef_flags(plan), ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi)
-    return _kernels()[0], (plan.O * rb * ib,), args, const
+    return _acon_c_fwd_kernel, (plan.O * rb * ib,), args, const
 
 
 def _backward_launch(plan: _Plan, grad: Tensor, x: Tensor, gx: Tensor,
@@ -435,7 +439,7 @@ def _backward_launch(plan: _Plan, grad: Tensor, x: Tensor, gx: Tensor,
     args = (grad, x, gx, p1, p2, b) + ptrs + (plan.R, plan.I, rb, ib) + _coef_args(plan)
     const = dict(_coef_flags(plan), NEED_X=need_x, NEED_P=need_p, NEED_B=need_beta,
                  ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi, TILES=tiles)
-    return _kernels()[1], (plan.O * rb * ib,), args, const, parts
+    return _acon_c_bwd_kernel, (plan.O * rb * ib,), args, const, parts
 
 
 def _reduce(part: Tensor, cf: _Coef, view: str) -> Tensor:
@@ -463,19 +467,22 @@ def available() -> Optional[str]:
     """None if the Triton kernels can run in this process, else the reason."""
     if _IMPORT_ERROR:
         return _IMPORT_ERROR
-    if _interpreting():
+    if _MODE_MISMATCH:
+        return ('TRITON_INTERPRET changed between `import triton` and the import of '
+                'mmacon.ops.triton_acon, so the kernels and triton\'s tl.sum disagree on '
+                'the interpreter; set it before anything imports triton (environment, '
+                'conftest.py)')
+    if _INTERPRETED:
         return None
     if not torch.cuda.is_available():
-        return 'no CUDA device (set TRITON_INTERPRET=1 to run the kernels on CPU tensors)'
+        return ('no CUDA device (set TRITON_INTERPRET=1 before triton is imported to run '
+                'the kernels on CPU tensors)')
     return None
 
 
 def supports(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Optional[str]:
     """None if ``forward``/``backward`` can run on these inputs here, else the reason
     (naming the offending dtype, device, layout or coefficient shape)."""
-    reason = available()
-    if reason:
-        return reason
     plan = _plan(x, p1, p2, beta)
     return plan if isinstance(plan, str) else None
 
