@@ -48,6 +48,7 @@ bfloat16 by truncation where GPUs round to nearest.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -83,139 +84,150 @@ _jit = triton.jit if triton is not None else (lambda fn: fn)
 
 
 @_jit
+def _load_coef(ptr, base, rows2, cols2, sr, si, mask, rmask, cmask,
+               VR: tl.constexpr, VI: tl.constexpr, ACC: tl.constexpr):
+    """A coefficient over a (BR, BI) tile: a (BR, BI) tile if it varies along rows (VR)
+    and columns (VI), a (BR, 1) column, a (1, BI) row, or a scalar."""
+    if VR:
+        if VI:
+            v = tl.load(ptr + base + rows2 * sr + cols2 * si, mask=mask, other=0)
+        else:
+            v = tl.load(ptr + base + rows2 * sr, mask=rmask, other=0)
+    else:
+        if VI:
+            v = tl.load(ptr + base + cols2 * si, mask=cmask, other=0)
+        else:
+            v = tl.load(ptr + base)
+    return v.to(ACC)
+
+
+@_jit
+def _store_partial(part_ptr, v, o, R, I, RB, CB, rb, cb, rows1, cols1, rmask1, cmask1,
+                   VR: tl.constexpr, VI: tl.constexpr):
+    """Sum a (BR, BI) tile over the axes the coefficient is constant on and store it in
+    its slot of the partial buffer (O, R if VR else RB, I if VI else CB)."""
+    if VR:
+        if VI:
+            tl.store(part_ptr + (o * R + rows1[:, None]) * I + cols1[None, :], v,
+                     mask=rmask1[:, None] & cmask1[None, :])
+        else:
+            tl.store(part_ptr + (o * R + rows1) * CB + cb, tl.sum(v, axis=1), mask=rmask1)
+    else:
+        if VI:
+            tl.store(part_ptr + (o * RB + rb) * I + cols1, tl.sum(v, axis=0), mask=cmask1)
+        else:
+            tl.store(part_ptr + (o * RB + rb) * CB + cb, tl.sum(v))
+
+
+@_jit
 def _acon_c_fwd_kernel(
-        x_ptr, y_ptr, p1_ptr, p2_ptr, b_ptr, R, I, RB, IB,
+        x_ptr, y_ptr, p1_ptr, p2_ptr, b_ptr, R, I, RB, CB,
         p1_so, p1_sr, p1_si, p2_so, p2_sr, p2_si, b_so, b_sr, b_si,
         P1_R: tl.constexpr, P1_I: tl.constexpr, P2_R: tl.constexpr, P2_I: tl.constexpr,
         B_R: tl.constexpr, B_I: tl.constexpr,
         ACC: tl.constexpr, BR: tl.constexpr, BI: tl.constexpr):
+    """y = x * (d * sigmoid(beta * d * x) + p2) on one (BR, BI) tile per program."""
     pid = tl.program_id(0)
-    ib = pid % IB
-    rb = (pid // IB) % RB
-    o = (pid // IB // RB).to(tl.int64)
-    cols = ib * BI + tl.arange(0, BI)
-    rows = rb * BR + tl.arange(0, BR)
+    cb = pid % CB
+    rb = (pid // CB) % RB
+    o = (pid // CB // RB).to(tl.int64)
+    cols = cb * BI + tl.arange(0, BI)
+    rows = (rb * BR + tl.arange(0, BR)).to(tl.int64)
     cmask = (cols < I)[None, :]
     rmask = (rows < R)[:, None]
     mask = rmask & cmask
     cols2 = cols[None, :]
-    rows2 = rows.to(tl.int64)[:, None]
+    rows2 = rows[:, None]
     offs = (o * R + rows2) * I + cols2
     x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
-    # each coefficient: a (BR, BI) tile, a (BR, 1) column, a (1, BI) row or a scalar
-    if P1_R:
-        if P1_I:
-            p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr + cols2 * p1_si, mask=mask, other=0)
-        else:
-            p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr, mask=rmask, other=0)
-    else:
-        if P1_I:
-            p1 = tl.load(p1_ptr + o * p1_so + cols2 * p1_si, mask=cmask, other=0)
-        else:
-            p1 = tl.load(p1_ptr + o * p1_so)
-    if P2_R:
-        if P2_I:
-            p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr + cols2 * p2_si, mask=mask, other=0)
-        else:
-            p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr, mask=rmask, other=0)
-    else:
-        if P2_I:
-            p2 = tl.load(p2_ptr + o * p2_so + cols2 * p2_si, mask=cmask, other=0)
-        else:
-            p2 = tl.load(p2_ptr + o * p2_so)
-    if B_R:
-        if B_I:
-            b = tl.load(b_ptr + o * b_so + rows2 * b_sr + cols2 * b_si, mask=mask, other=0)
-        else:
-            b = tl.load(b_ptr + o * b_so + rows2 * b_sr, mask=rmask, other=0)
-    else:
-        if B_I:
-            b = tl.load(b_ptr + o * b_so + cols2 * b_si, mask=cmask, other=0)
-        else:
-            b = tl.load(b_ptr + o * b_so)
-    p1 = p1.to(ACC)
-    p2 = p2.to(ACC)
+    p1 = _load_coef(p1_ptr, o * p1_so, rows2, cols2, p1_sr, p1_si, mask, rmask, cmask,
+                    P1_R, P1_I, ACC)
+    p2 = _load_coef(p2_ptr, o * p2_so, rows2, cols2, p2_sr, p2_si, mask, rmask, cmask,
+                    P2_R, P2_I, ACC)
+    b = _load_coef(b_ptr, o * b_so, rows2, cols2, b_sr, b_si, mask, rmask, cmask,
+                   B_R, B_I, ACC)
     d = p1 - p2
-    s = tl.sigmoid(b.to(ACC) * d * x)
+    s = tl.sigmoid(b * d * x)
     tl.store(y_ptr + offs, x * (d * s + p2), mask=mask)
 
 
 @_jit
 def _acon_c_bwd_kernel(
         g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gp1_ptr, gp2_ptr, gb_ptr,
-        R, I, RB, IB,
+        R, I, RB, CB,
         p1_so, p1_sr, p1_si, p2_so, p2_sr, p2_si, b_so, b_sr, b_si,
         P1_R: tl.constexpr, P1_I: tl.constexpr, P2_R: tl.constexpr, P2_I: tl.constexpr,
         B_R: tl.constexpr, B_I: tl.constexpr,
         NEED_X: tl.constexpr, NEED_P: tl.constexpr, NEED_B: tl.constexpr,
-        ACC: tl.constexpr, BR: tl.constexpr, BI: tl.constexpr, TILES: tl.constexpr):
+        P1_H: tl.constexpr, P2_H: tl.constexpr, B_H: tl.constexpr,
+        ACC: tl.constexpr, BR: tl.constexpr, BI: tl.constexpr, TILES: tl.constexpr,
+        ALONG_ROWS: tl.constexpr):
+    """grad_x and the partial sums of dp1, dp2, dbeta over TILES (BR, BI) tiles, stacked
+    along rows (ALONG_ROWS) or along columns.
+
+    A coefficient constant along the stacking direction (``*_H``, "hoisted") is loaded
+    once, and its gradient, whose slot does not move along it either, is accumulated over
+    the tiles in a (BR, BI) register tile and summed once at the end; the others are
+    loaded, summed and stored per tile.
+    """
     pid = tl.program_id(0)
-    ib = pid % IB
-    rb = (pid // IB) % RB
-    o = (pid // IB // RB).to(tl.int64)
-    cols = ib * BI + tl.arange(0, BI)
-    cmask1 = cols < I
+    cb = pid % CB
+    rb = (pid // CB) % RB
+    o = (pid // CB // RB).to(tl.int64)
+    if ALONG_ROWS:
+        row0 = rb * (BR * TILES)
+        col0 = cb * BI
+    else:
+        row0 = rb * BR
+        col0 = cb * (BI * TILES)
+    rows1 = (row0 + tl.arange(0, BR)).to(tl.int64)
+    cols1 = col0 + tl.arange(0, BI)
+    rmask1 = rows1 < R
+    cmask1 = cols1 < I
+    rmask = rmask1[:, None]
     cmask = cmask1[None, :]
-    cols2 = cols[None, :]
-    # coefficients constant along rows: loaded once for the program
-    if not P1_R:
-        if P1_I:
-            p1_c = tl.load(p1_ptr + o * p1_so + cols2 * p1_si, mask=cmask, other=0).to(ACC)
-        else:
-            p1_c = tl.load(p1_ptr + o * p1_so).to(ACC)
-    if not P2_R:
-        if P2_I:
-            p2_c = tl.load(p2_ptr + o * p2_so + cols2 * p2_si, mask=cmask, other=0).to(ACC)
-        else:
-            p2_c = tl.load(p2_ptr + o * p2_so).to(ACC)
-    if not B_R:
-        if B_I:
-            b_c = tl.load(b_ptr + o * b_so + cols2 * b_si, mask=cmask, other=0).to(ACC)
-        else:
-            b_c = tl.load(b_ptr + o * b_so).to(ACC)
-    # column accumulators of the gradients of row-constant coefficients
-    if NEED_P:
-        if not P1_R:
-            acc1 = tl.zeros([BI], dtype=ACC)
-        if not P2_R:
-            acc2 = tl.zeros([BI], dtype=ACC)
-    if NEED_B:
-        if not B_R:
-            accb = tl.zeros([BI], dtype=ACC)
+    if P1_H:
+        p1_h = _load_coef(p1_ptr, o * p1_so, rows1[:, None], cols1[None, :], p1_sr, p1_si,
+                          rmask & cmask, rmask, cmask, P1_R, P1_I, ACC)
+    if P2_H:
+        p2_h = _load_coef(p2_ptr, o * p2_so, rows1[:, None], cols1[None, :], p2_sr, p2_si,
+                          rmask & cmask, rmask, cmask, P2_R, P2_I, ACC)
+    if B_H:
+        b_h = _load_coef(b_ptr, o * b_so, rows1[:, None], cols1[None, :], b_sr, b_si,
+                         rmask & cmask, rmask, cmask, B_R, B_I, ACC)
+    acc1 = tl.zeros([BR, BI], dtype=ACC)
+    acc2 = tl.zeros([BR, BI], dtype=ACC)
+    accb = tl.zeros([BR, BI], dtype=ACC)
     for k in range(TILES):
-        rows = (rb * TILES + k) * BR + tl.arange(0, BR)
-        rmask1 = rows < R
-        rmask = rmask1[:, None]
-        mask = rmask & cmask
-        rows1 = rows.to(tl.int64)
+        if ALONG_ROWS:
+            rows1 = (row0 + k * BR + tl.arange(0, BR)).to(tl.int64)
+            rmask1 = rows1 < R
+            rmask = rmask1[:, None]
+        else:
+            cols1 = col0 + k * BI + tl.arange(0, BI)
+            cmask1 = cols1 < I
+            cmask = cmask1[None, :]
         rows2 = rows1[:, None]
+        cols2 = cols1[None, :]
+        mask = rmask & cmask
         offs = (o * R + rows2) * I + cols2
         x = tl.load(x_ptr + offs, mask=mask, other=0).to(ACC)
         gr = tl.load(g_ptr + offs, mask=mask, other=0).to(ACC)
-        if P1_R:
-            if P1_I:
-                p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr + cols2 * p1_si,
-                             mask=mask, other=0).to(ACC)
-            else:
-                p1 = tl.load(p1_ptr + o * p1_so + rows2 * p1_sr, mask=rmask, other=0).to(ACC)
+        if P1_H:
+            p1 = p1_h
         else:
-            p1 = p1_c
-        if P2_R:
-            if P2_I:
-                p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr + cols2 * p2_si,
-                             mask=mask, other=0).to(ACC)
-            else:
-                p2 = tl.load(p2_ptr + o * p2_so + rows2 * p2_sr, mask=rmask, other=0).to(ACC)
+            p1 = _load_coef(p1_ptr, o * p1_so, rows2, cols2, p1_sr, p1_si, mask, rmask, cmask,
+                            P1_R, P1_I, ACC)
+        if P2_H:
+            p2 = p2_h
         else:
-            p2 = p2_c
-        if B_R:
-            if B_I:
-                b = tl.load(b_ptr + o * b_so + rows2 * b_sr + cols2 * b_si,
-                            mask=mask, other=0).to(ACC)
-            else:
-                b = tl.load(b_ptr + o * b_so + rows2 * b_sr, mask=rmask, other=0).to(ACC)
+            p2 = _load_coef(p2_ptr, o * p2_so, rows2, cols2, p2_sr, p2_si, mask, rmask, cmask,
+                            P2_R, P2_I, ACC)
+        if B_H:
+            b = b_h
         else:
-            b = b_c
+            b = _load_coef(b_ptr, o * b_so, rows2, cols2, b_sr, b_si, mask, rmask, cmask,
+                           B_R, B_I, ACC)
         d = p1 - p2
         u = d * x
         t = b * u
@@ -224,54 +236,40 @@ def _acon_c_bwd_kernel(
         g = s + t * ds
         if NEED_X:
             tl.store(gx_ptr + offs, gr * (d * g + p2), mask=mask)
-        # masked lanes have x = grad = 0, so they add 0 to every sum below
-        # partial-buffer slots: per element (o, row, col), per row (o, row, ib),
-        # or after the loop per column (o, rb, col) / per program (o, rb, ib)
+        # masked lanes have x = grad = 0: they add 0 to every sum
         if NEED_P:
             gxx = gr * x
             e1 = gxx * g
             e2 = gxx - e1
-            if P1_R:
-                if P1_I:
-                    tl.store(gp1_ptr + offs, e1, mask=mask)
-                else:
-                    tl.store(gp1_ptr + (o * R + rows1) * IB + ib, tl.sum(e1, axis=1), mask=rmask1)
+            if P1_H:
+                acc1 += e1
             else:
-                acc1 += tl.sum(e1, axis=0)
-            if P2_R:
-                if P2_I:
-                    tl.store(gp2_ptr + offs, e2, mask=mask)
-                else:
-                    tl.store(gp2_ptr + (o * R + rows1) * IB + ib, tl.sum(e2, axis=1), mask=rmask1)
+                _store_partial(gp1_ptr, e1, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                               rmask1, cmask1, P1_R, P1_I)
+            if P2_H:
+                acc2 += e2
             else:
-                acc2 += tl.sum(e2, axis=0)
+                _store_partial(gp2_ptr, e2, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                               rmask1, cmask1, P2_R, P2_I)
         if NEED_B:
             eb = gr * u * u * ds
-            if B_R:
-                if B_I:
-                    tl.store(gb_ptr + offs, eb, mask=mask)
-                else:
-                    tl.store(gb_ptr + (o * R + rows1) * IB + ib, tl.sum(eb, axis=1), mask=rmask1)
+            if B_H:
+                accb += eb
             else:
-                accb += tl.sum(eb, axis=0)
-    slot = o * RB + rb
+                _store_partial(gb_ptr, eb, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                               rmask1, cmask1, B_R, B_I)
+    # the accumulated ones: their slot index does not depend on the moving coordinate
     if NEED_P:
-        if not P1_R:
-            if P1_I:
-                tl.store(gp1_ptr + slot * I + cols, acc1, mask=cmask1)
-            else:
-                tl.store(gp1_ptr + slot * IB + ib, tl.sum(acc1, axis=0))
-        if not P2_R:
-            if P2_I:
-                tl.store(gp2_ptr + slot * I + cols, acc2, mask=cmask1)
-            else:
-                tl.store(gp2_ptr + slot * IB + ib, tl.sum(acc2, axis=0))
+        if P1_H:
+            _store_partial(gp1_ptr, acc1, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                           rmask1, cmask1, P1_R, P1_I)
+        if P2_H:
+            _store_partial(gp2_ptr, acc2, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                           rmask1, cmask1, P2_R, P2_I)
     if NEED_B:
-        if not B_R:
-            if B_I:
-                tl.store(gb_ptr + slot * I + cols, accb, mask=cmask1)
-            else:
-                tl.store(gb_ptr + slot * IB + ib, tl.sum(accb, axis=0))
+        if B_H:
+            _store_partial(gb_ptr, accb, o, R, I, RB, CB, rb, cb, rows1, cols1,
+                           rmask1, cmask1, B_R, B_I)
 
 
 def _interpreted(fn) -> bool:
@@ -383,16 +381,29 @@ def _pow2(v: int) -> int:
     return 1 << max(0, int(v) - 1).bit_length()
 
 
-def _blocks(r: int, i: int) -> Tuple[int, int, int]:
-    """(BR, BI, TILES): rows and columns of a tile, tiles per backward program.
-
-    A fixed function of the (R, I) geometry, so that a shape always gets the same
-    partition, hence the same summation order.
-    """
+def _tile(r: int, i: int) -> Tuple[int, int]:
+    """(BR, BI): rows and columns of a tile, powers of two, about _TILE elements."""
     bi = min(_pow2(i), _MAX_BI)
-    br = min(_pow2(r), max(1, _TILE // bi))
-    tiles = max(1, min(triton.cdiv(r, br), _PROGRAM // (br * bi)))
-    return br, bi, tiles
+    return min(_pow2(r), max(1, _TILE // bi)), bi
+
+
+def _backward_blocks(plan: _Plan, need_p: bool, need_beta: bool) -> Tuple[int, int, int, bool]:
+    """(BR, BI, TILES, ALONG_ROWS) of the backward programs.
+
+    Tiles are stacked along the direction most needed gradients are constant on, so
+    that they accumulate in registers: along rows for coefficients constant over rows
+    (per channel with channels-last), along columns for those constant over columns
+    (per channel with contiguous x). A fixed function of the shapes: a call always gets
+    the same partition, hence the same summation order.
+    """
+    br, bi = _tile(plan.R, plan.I)
+    needed = [cf for cf, need in zip(plan.coefs, (need_p, need_p, need_beta)) if need]
+    row_only = sum(1 for cf in needed if cf.sr and not cf.si)
+    col_only = sum(1 for cf in needed if cf.si and not cf.sr)
+    along_rows = row_only <= col_only
+    extent = triton.cdiv(plan.R, br) if along_rows else triton.cdiv(plan.I, bi)
+    tiles = max(1, min(extent, _PROGRAM // (br * bi)))
+    return br, bi, tiles, along_rows
 
 
 def _coef_args(plan: _Plan) -> tuple:
@@ -406,40 +417,43 @@ def _coef_flags(plan: _Plan) -> dict:
 
 
 def _device_ctx(x: Tensor):
-    import contextlib
     return torch.cuda.device(x.device) if x.device.type == 'cuda' else contextlib.nullcontext()
 
 
 def _forward_launch(plan: _Plan, x: Tensor, y: Tensor):
-    """(kernel, grid, args, constexprs) of the forward launch (shared with the tests)."""
-    br, bi, _ = _blocks(plan.R, plan.I)
-    rb, ib = triton.cdiv(plan.R, br), triton.cdiv(plan.I, bi)
+    """(kernel, grid, args, constexprs) of the forward launch: one tile a program."""
+    br, bi = _tile(plan.R, plan.I)
+    rb, cb = triton.cdiv(plan.R, br), triton.cdiv(plan.I, bi)
     p1, p2, b = (cf.data for cf in plan.coefs)
-    args = (x, y, p1, p2, b, plan.R, plan.I, rb, ib) + _coef_args(plan)
+    args = (x, y, p1, p2, b, plan.R, plan.I, rb, cb) + _coef_args(plan)
     const = dict(_coef_flags(plan), ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi)
-    return _acon_c_fwd_kernel, (plan.O * rb * ib,), args, const
+    return _acon_c_fwd_kernel, (plan.O * rb * cb,), args, const
 
 
 def _backward_launch(plan: _Plan, grad: Tensor, x: Tensor, gx: Tensor,
                      need_x: bool, need_p: bool, need_beta: bool):
-    """(kernel, grid, args, constexprs, partial buffers) of the backward launch."""
-    br, bi, tiles = _blocks(plan.R, plan.I)
-    rb, ib = triton.cdiv(plan.R, br * tiles), triton.cdiv(plan.I, bi)
+    """(kernel, grid, args, constexprs, partial buffers) of the backward launch.
+
+    A coefficient's partial buffer is (O, R if it varies along rows else RB,
+    I if it varies along columns else CB), RB x CB the programs' blocks of one o.
+    """
+    br, bi, tiles, along_rows = _backward_blocks(plan, need_p, need_beta)
+    rb = triton.cdiv(plan.R, br * tiles if along_rows else br)
+    cb = triton.cdiv(plan.I, bi if along_rows else bi * tiles)
     acc = torch.float64 if plan.acc64 else torch.float32
-    needs = (need_p, need_p, need_beta)
     parts = []
-    for cf, need in zip(plan.coefs, needs):
-        if not need:
-            parts.append(None)
-            continue
-        shape = (plan.O, plan.R if cf.sr else rb, plan.I if cf.si else ib)
-        parts.append(torch.empty(shape, dtype=acc, device=x.device))
+    for cf, need in zip(plan.coefs, (need_p, need_p, need_beta)):
+        shape = (plan.O, plan.R if cf.sr else rb, plan.I if cf.si else cb)
+        parts.append(torch.empty(shape, dtype=acc, device=x.device) if need else None)
     p1, p2, b = (cf.data for cf in plan.coefs)
     ptrs = tuple(p if p is not None else x for p in parts)   # unused slots: any pointer
-    args = (grad, x, gx, p1, p2, b) + ptrs + (plan.R, plan.I, rb, ib) + _coef_args(plan)
+    args = (grad, x, gx, p1, p2, b) + ptrs + (plan.R, plan.I, rb, cb) + _coef_args(plan)
+    hoisted = [not (cf.sr if along_rows else cf.si) for cf in plan.coefs]
     const = dict(_coef_flags(plan), NEED_X=need_x, NEED_P=need_p, NEED_B=need_beta,
-                 ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi, TILES=tiles)
-    return _acon_c_bwd_kernel, (plan.O * rb * ib,), args, const, parts
+                 P1_H=hoisted[0], P2_H=hoisted[1], B_H=hoisted[2],
+                 ACC=tl.float64 if plan.acc64 else tl.float32, BR=br, BI=bi, TILES=tiles,
+                 ALONG_ROWS=along_rows)
+    return _acon_c_bwd_kernel, (plan.O * rb * cb,), args, const, parts
 
 
 def _reduce(part: Tensor, cf: _Coef, view: str) -> Tensor:

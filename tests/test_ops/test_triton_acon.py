@@ -68,8 +68,8 @@ def assert_matches(got, want, x, p1, p2, beta, rtol=1e-12, atol=1e-12):
 @pytest.fixture
 def tiny_blocks(monkeypatch):
     """Blocks of 4 columns, tiles of 2 x 4, 2 tiles a backward program: several programs
-    along rows and columns, row loops and masked edges on small inputs (for x (2, 5, 2, 3):
-    2 x 2 backward programs per sample, contiguous or channels-last)."""
+    along rows and columns, tile loops and masked edges on small inputs (x (2, 5, 3, 4):
+    3 x 2 backward programs a sample for contiguous x, 3 x 2 for channels-last)."""
     monkeypatch.setattr(triton_acon, '_MAX_BI', 4)
     monkeypatch.setattr(triton_acon, '_TILE', 8)
     monkeypatch.setattr(triton_acon, '_PROGRAM', 16)
@@ -92,12 +92,12 @@ def test_every_coefficient_shape_float64(kind, role, channels_last):
     assert_matches(got, reference(x, p1, p2, beta, grad), x, p1, p2, beta)
 
 
-MIX_X = (2, 5, 2, 3)
-MIXES = {   # p1, p2, beta against x (2, 5, 2, 3)
+MIX_X = (2, 5, 3, 4)
+MIXES = {   # p1, p2, beta against x (2, 5, 3, 4)
     'p1 channel, beta sample': ((1, 5, 1, 1), (1, 5, 1, 1), (2, 1, 1, 1)),
     'meta-acon': ((1, 5, 1, 1), (1, 5, 1, 1), (2, 5, 1, 1)),
-    'all different': ((2, 1, 2, 3), (1, 1, 1, 1), (2, 5, 1, 1)),
-    'full-size': ((2, 5, 2, 3), (1, 5, 2, 3), (1, 1, 2, 3)),
+    'all different': ((2, 1, 3, 4), (1, 1, 1, 1), (2, 5, 1, 1)),
+    'full-size': ((2, 5, 3, 4), (1, 5, 3, 4), (1, 1, 3, 4)),
     'no leading ones': ((5, 1, 1), (1, 1), (1,)),
 }
 
@@ -114,7 +114,7 @@ def test_broadcast_mixes_float64(mix, channels_last, tiny_blocks):
 
 @pytest.mark.parametrize('case', ['NC', 'NCL', 'NCL-channels-last', 'NCDHW-channels-last',
                                   'NC11'])
-def test_other_ranks_float64(case, tiny_blocks):
+def test_other_ranks_float64(case):
     n, c = 3, 6
     if case == 'NC':
         x, p1, p2, beta = make((n, c), [(1, c), (n, c), (n, 1)])
@@ -238,13 +238,29 @@ def test_gradcheck_float64(channels_last):
 
 
 def test_repeated_backward_is_bit_identical(tiny_blocks):
-    x, p1, p2, beta = make(MIX_X, [(1, 5, 1, 1), (2, 1, 2, 3), (2, 1, 1, 1)],
+    x, p1, p2, beta = make(MIX_X, [(1, 5, 1, 1), (2, 1, 3, 4), (2, 1, 1, 1)],
                            dtype=torch.float32, channels_last=True)
     grad = torch.randn_like(x)
     first = triton_acon.backward(grad, x, p1, p2, beta, True, True, True)
     second = triton_acon.backward(grad, x, p1, p2, beta, True, True, True)
     for a, b in zip(first, second):
         assert torch.equal(a, b)
+
+
+def test_block_heuristic():
+    """Fixed blocks; tiles stacked where the per-channel gradients accumulate in registers."""
+    shape = (2, 256, 100, 168)
+    meta = [(1, 256, 1, 1), (1, 256, 1, 1), (2, 256, 1, 1)]
+    for channels_last, along_rows, tile, tiles in ((False, False, (2, 1024), 8),
+                                                  (True, True, (8, 256), 8)):
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        x = torch.empty(shape, dtype=torch.bfloat16, device=DEVICE, memory_format=fmt)
+        p1, p2, beta = (torch.empty(s, device=DEVICE) for s in meta)
+        plan = triton_acon._plan(x, p1, p2, beta)
+        assert (plan.O, plan.R, plan.I) == ((2, 256, 16800) if not channels_last
+                                            else (2, 16800, 256))
+        br, bi, n, rows = triton_acon._backward_blocks(plan, True, True)
+        assert ((br, bi), n, rows) == (tile, tiles, along_rows)
 
 
 # ------------------------------------------------------------------ support and reasons
