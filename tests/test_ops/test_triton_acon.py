@@ -62,7 +62,8 @@ def assert_matches(got, want, x, p1, p2, beta, rtol=1e-12, atol=1e-12):
     for name, g, w, like in zip(names, got, want, likes):
         assert g.shape == like.shape, (name, g.shape, like.shape)
         assert g.dtype == like.dtype, (name, g.dtype, like.dtype)
-        torch.testing.assert_close(g.double(), w, rtol=rtol, atol=atol, msg=lambda m: f'{name}: {m}')
+        torch.testing.assert_close(g.double(), w, rtol=rtol, atol=atol,
+                                   msg=lambda m: f'{name}: {m}')
 
 
 @pytest.fixture
