@@ -287,7 +287,8 @@ def _interpreted(fn) -> bool:
 # triton.jit reads TRITON_INTERPRET when it decorates: triton's own jitted helpers
 # (tl.sum, tl.sigmoid) at `import triton`, our kernels at this module's import.
 _INTERPRETED = triton is not None and _interpreted(_acon_c_fwd_kernel)
-_MODE_MISMATCH = triton is not None and _interpreted(tl.standard.sum) != _INTERPRETED
+_MODE_MISMATCH = (triton is not None
+                  and _interpreted(getattr(tl.standard, 'sum', None)) != _INTERPRETED)
 
 
 # ------------------------------------------------------------------ geometry
