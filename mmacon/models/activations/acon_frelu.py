@@ -27,7 +27,8 @@ class AconFReLU(nn.Module):
         stride: 1 or 2.
         learnable_beta: learn a per-channel ``beta`` (1, C, 1, 1) instead of beta = 1.
         out_norm: keep the official output normalisation ``bn2``.
-        norm_cfg: normalisation for ``bn1`` and ``bn2``.
+        norm_cfg: normalisation for ``bn1`` and ``bn2``; GN's ``num_groups`` adapts to C
+            as in :class:`MetaAconC` (:func:`~.meta_acon.fit_num_groups`).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
     Shape: (N, C, H, W) -> (N, C, H / stride, W / stride).
     """

@@ -33,9 +33,40 @@ _NORM_ALTERNATIVES = ("norm_cfg=dict(type='GN', num_groups=...), "
                       "norm_cfg=dict(type='SyncBN') (several processes) or norm_cfg=None")
 
 
+def fit_num_groups(num_groups: int, channels: int) -> int:
+    """The largest divisor of ``channels`` that is <= ``num_groups`` and <= ``channels // 2``.
+
+    GroupNorm needs ``channels % num_groups == 0``; a generator's widths (C, its
+    hidden width max(r, C // r), and 1 for the pixel-wise BN) rarely all divide the
+    backbone's ``num_groups``, so each generator norm takes the closest group count
+    from below. The channel-wise generator normalises (N, C, 1, 1) features, where a
+    group of one channel holds a single value, so each group keeps at least two
+    channels (a width of 1 gets 1 group): 32 groups on 48 channels -> 24, on 64 -> 32,
+    on 8 -> 4, on 1 -> 1.
+    """
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups <= 0:
+        raise ValueError(f"norm_cfg=dict(type='GN', num_groups=...): `num_groups` must be a "
+                         f'positive int, got {num_groups!r}')
+    for groups in range(min(num_groups, max(channels // 2, 1)), 0, -1):
+        if channels % groups == 0:
+            return groups
+    return 1
+
+
+def _is_group_norm(layer_type) -> bool:
+    if isinstance(layer_type, str):
+        with MODELS.switch_scope_and_registry(None) as registry:
+            layer_type = registry.get(layer_type)
+    return layer_type is nn.GroupNorm
+
+
 def _build_norm(norm_cfg: dict | None, channels: int) -> nn.Module:
+    """Build ``norm_cfg`` for ``channels``; GN's ``num_groups`` adapts (:func:`fit_num_groups`)."""
     if norm_cfg is None:
         return nn.Identity()
+    if isinstance(norm_cfg, dict) and 'num_groups' in norm_cfg \
+            and _is_group_norm(norm_cfg.get('type')):
+        norm_cfg = dict(norm_cfg, num_groups=fit_num_groups(norm_cfg['num_groups'], channels))
     return build_norm_layer(norm_cfg, channels)[1]
 
 
@@ -66,7 +97,11 @@ class MetaAconC(nn.Module):
         norm_cfg: normalisation inside the generator (``'channel'`` and ``'pixel'``).
             Default BN as the official release, so its checkpoints load. BN needs more
             than one value per channel in training; at one sample per process use GN,
-            SyncBN or ``None``.
+            SyncBN or ``None``. With ``dict(type='GN', num_groups=G)`` each generator
+            norm takes the largest divisor of its width that is <= G and leaves two or
+            more channels per group (``bn1``: of the hidden width, ``bn2``: of C, the
+            pixel-wise ``bn``: 1 group), so a backbone's GN config fits every width;
+            see :func:`fit_num_groups`.
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else

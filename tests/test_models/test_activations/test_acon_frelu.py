@@ -67,3 +67,10 @@ def test_bad_arguments():
         AconFReLU(4, stride=3)
     with pytest.raises(ValueError, match=r'built for 4 channels but got an input with 2 channels'):
         AconFReLU(4)(torch.randn(1, 2, 4, 4))
+
+
+def test_gn_groups_adapt_to_channels():
+    m = AconFReLU(24, norm_cfg=dict(type='GN', num_groups=16))
+    assert (m.bn1.num_groups, m.bn2.num_groups) == (12, 12)
+    x = torch.randn(1, 24, 5, 5)
+    assert m(x).shape == (1, 24, 5, 5)

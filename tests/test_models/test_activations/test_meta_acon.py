@@ -2,8 +2,11 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
 
 from mmacon.models.activations import MetaAconC
+from mmacon.models.activations.meta_acon import fit_num_groups
 from test_acon import numpy_acon_c
 
 
@@ -136,6 +139,36 @@ def test_norm_cfg_alternatives_train_with_one_sample(norm_cfg, norm_type):
     x = torch.randn(1, 32, 4, 4)
     m(x).sum().backward()
     assert m.fc1.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('num_groups,channels,expected', [(32, 48, 24), (32, 8, 4), (32, 1, 1),
+                                                          (32, 64, 32), (4, 7, 1), (6, 16, 4),
+                                                          (32, 2, 1), (32, 16, 8)])
+def test_fit_num_groups_is_largest_divisor_not_above(num_groups, channels, expected):
+    assert fit_num_groups(num_groups, channels) == expected
+
+
+def test_gn_groups_adapt_to_each_generator_width():
+    # hidden = max(16, 48 // 16) = 16: 8 groups (two channels each); C = 48: 24 groups
+    m = randomised(MetaAconC(48, norm_cfg=dict(type='GN', num_groups=32)).double(), seed=5).train()
+    assert (m.bn1.num_groups, m.bn1.num_channels) == (8, 16)
+    assert (m.bn2.num_groups, m.bn2.num_channels) == (24, 48)
+    x = torch.randn(1, 48, 3, 3, dtype=torch.float64)  # one sample: GN needs no batch
+    y = F.conv2d(x.mean((2, 3), keepdim=True), m.fc1.weight, m.fc1.bias)
+    y = F.group_norm(y, 8, m.bn1.weight, m.bn1.bias, 1e-5)
+    y = F.conv2d(y, m.fc2.weight, m.fc2.bias)
+    y = F.group_norm(y, 24, m.bn2.weight, m.bn2.bias, 1e-5)
+    torch.testing.assert_close(m.generate_beta(x), torch.sigmoid(y), rtol=0, atol=1e-12)
+    pixel = MetaAconC(48, mode='pixel', norm_cfg=dict(type='GN', num_groups=32))
+    assert (pixel.bn.num_groups, pixel.bn.num_channels) == (1, 1)
+    built = build_activation_layer(dict(type='MetaAconC', channels=40,
+                                        norm_cfg=dict(type=torch.nn.GroupNorm, num_groups=32)))
+    assert (built.bn1.num_groups, built.bn2.num_groups) == (8, 20)
+
+
+def test_gn_bad_num_groups_names_the_value():
+    with pytest.raises(ValueError, match=r'`num_groups` must be a positive int, got 0'):
+        MetaAconC(16, norm_cfg=dict(type='GN', num_groups=0))
 
 
 def test_syncbn_generator_builds():
