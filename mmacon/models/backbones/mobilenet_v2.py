@@ -97,7 +97,8 @@ class AconMobileNetV2(StagedBackbone):
         out_indices: 0..6 = ``layer1..layer7``, 7 = ``conv2`` (1x1 to 1280 channels).
             Default (1, 2, 4, 7) as mmdet: strides 4, 8, 16, 32.
         frozen_stages: -1 none, 0 ``conv1``, k ``conv1`` and ``layer1..layerk``; valid
-            -1..7 as mmdet (``conv2`` is never frozen).
+            -1..7 as mmdet (``conv2`` is never frozen). Departure: a frozen ``conv1``
+            keeps its BN in eval mode too (mmdet's only stops its gradients).
         act_cfg: ACON module (``channels`` filled), default ``dict(type='MetaAconC')``;
             ``None`` or ``dict(type='ReLU6')``: plain ReLU6 (mmdet's MobileNetV2).
         act_placement: ``'all'`` (default) or ``'dw'`` (see the module docstring).
