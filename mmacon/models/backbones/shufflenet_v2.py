@@ -153,8 +153,8 @@ class AconShuffleNetV2(StagedBackbone):
         for repeats, channels in zip(STAGE_REPEATS, stage_channels):
             for i in range(repeats):
                 blocks.append(ShuffleV2Block(
-                    in_channels, channels, stride=2 if i == 0 else 1, act=act, conv_bias=conv_bias, norm_cfg=norm_cfg,
-                    with_cp=with_cp))
+                    in_channels, channels, stride=2 if i == 0 else 1, act=act,
+                    conv_bias=conv_bias, norm_cfg=norm_cfg, with_cp=with_cp))
                 in_channels = channels
         self.features = nn.Sequential(*blocks)
         self.conv_last = nn.Sequential(

@@ -30,5 +30,6 @@ def test_check_out_indices():
 def test_check_frozen_stages():
     assert [check_frozen_stages('Net', k, 3) for k in (-1, 0, 3)] == [-1, 0, 3]
     for bad in (-2, 4, True, 1.0):
-        with pytest.raises(ArgumentError, match=rf'Net: frozen_stages must be in -1\.\.3, got {bad!r}'):
+        needle = rf'Net: frozen_stages must be in -1\.\.3, got {bad!r}'
+        with pytest.raises(ArgumentError, match=needle):
             check_frozen_stages('Net', bad, 3)
