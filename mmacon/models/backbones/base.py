@@ -6,7 +6,20 @@ from collections.abc import Sequence
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ._utils import check_out_indices, freeze, norms_to_eval
+from ._arg_checks import check_frozen_stages, check_out_indices
+from ._freezing import freeze, norms_to_eval
+
+
+def split_stages(blocks: Sequence[nn.Module], repeats: Sequence[int]) -> list[list[nn.Module]]:
+    """Cut ``blocks`` into consecutive stages of ``repeats[i]`` blocks each."""
+    if sum(repeats) != len(blocks):
+        raise ValueError(f'split_stages: {len(blocks)} blocks do not make stages of '
+                         f'{tuple(repeats)} blocks')
+    stages, start = [], 0
+    for count in repeats:
+        stages.append(list(blocks[start:start + count]))
+        start += count
+    return stages
 
 
 class StagedBackbone(BaseModule):
@@ -28,15 +41,14 @@ class StagedBackbone(BaseModule):
                         dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg)
 
-    def _setup(self, out_indices: Sequence[int], frozen_stages: int, norm_eval: bool) -> None:
+    def _setup(self, out_indices: Sequence[int], frozen_stages: int, norm_eval: bool,
+               max_frozen: int | None = None) -> None:
+        """Check and store the arguments; ``max_frozen`` defaults to the stage count."""
         name = type(self).__name__
         num_stages = len(self.stages())
         self.out_indices = check_out_indices(name, out_indices, num_stages)
-        if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int) or \
-                not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'{name}: frozen_stages must be in -1..{num_stages}, '
-                             f'got {frozen_stages!r}')
-        self.frozen_stages = frozen_stages
+        self.frozen_stages = check_frozen_stages(
+            name, frozen_stages, num_stages if max_frozen is None else max_frozen)
         self.norm_eval = norm_eval
         self._freeze_stages()
 

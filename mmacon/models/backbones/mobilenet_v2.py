@@ -20,7 +20,10 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._utils import build_act, check_act_cfg, check_choice, maybe_checkpoint
+from ._act_cfg import check_act_cfg
+from ._act_factory import ActFactory
+from ._arg_checks import check_choice
+from ._checkpointing import maybe_checkpoint
 from .base import StagedBackbone
 
 ACT_PLACEMENTS = ('all', 'dw')
@@ -93,11 +96,14 @@ class AconMobileNetV2(StagedBackbone):
         widen_factor: width multiplier (channels rounded to multiples of 8).
         out_indices: 0..6 = ``layer1..layer7``, 7 = ``conv2`` (1x1 to 1280 channels).
             Default (1, 2, 4, 7) as mmdet: strides 4, 8, 16, 32.
-        frozen_stages: -1 none, 0 ``conv1``, k ``conv1`` and ``layer1..layerk``.
+        frozen_stages: -1 none, 0 ``conv1``, k ``conv1`` and ``layer1..layerk``; valid
+            -1..7 as mmdet (``conv2`` is never frozen). Departure: a frozen ``conv1``
+            keeps its BN in eval mode too (mmdet's only stops its gradients).
         act_cfg: ACON module (``channels`` filled), default ``dict(type='MetaAconC')``;
             ``None`` or ``dict(type='ReLU6')``: plain ReLU6 (mmdet's MobileNetV2).
         act_placement: ``'all'`` (default) or ``'dw'`` (see the module docstring).
-        norm_cfg, norm_eval, with_cp, init_cfg: as mmdet's ``MobileNetV2``.
+        norm_cfg, norm_eval, with_cp, init_cfg: as mmdet's ``MobileNetV2``; ``norm_cfg``
+            is also the Meta-ACON generators' unless ``act_cfg`` sets its own.
 
     Shape: (N, 3, H, W) -> tuple of (N, C_i, H / s_i, W / s_i).
     """
@@ -124,11 +130,12 @@ class AconMobileNetV2(StagedBackbone):
         self.widen_factor = widen_factor
         self.act_cfg = check_act_cfg(name, act_cfg, plain=('ReLU6', ))
         self.act_placement = act_placement
+        plain = ActFactory(name, None, plain=lambda: nn.ReLU6(inplace=True))
+        acon = ActFactory(name, self.act_cfg, plain=plain.plain, norm_cfg=norm_cfg)
 
         def make_act(channels: int, position: str) -> nn.Module:
-            if self.act_cfg is None or (act_placement == 'dw' and position != 'dw'):
-                return nn.ReLU6(inplace=True)
-            return build_act(self.act_cfg, channels)
+            replaced = act_placement == 'all' or position == 'dw'
+            return (acon if replaced else plain)(channels)
 
         in_channels = make_divisible(32 * widen_factor, 8)
         self.conv1 = ConvNormAct(3, in_channels, 3, 2, norm_cfg=norm_cfg,
@@ -151,7 +158,8 @@ class AconMobileNetV2(StagedBackbone):
                                  act=make_act(last, 'last'))
         self.layers.append('conv2')
         self.channels = (*channels, last)
-        self._setup(out_indices, frozen_stages, norm_eval)
+        # mmdet's MobileNetV2 freezes conv1 and layer1..layer7 at most.
+        self._setup(out_indices, frozen_stages, norm_eval, max_frozen=len(self.layers) - 1)
 
     def stem(self) -> list[nn.Module]:
         return [self.conv1]

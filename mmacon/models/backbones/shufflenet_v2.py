@@ -18,8 +18,11 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._utils import build_act, check_act_cfg, check_choice, maybe_checkpoint
-from .base import StagedBackbone
+from ._act_cfg import check_act_cfg
+from ._act_factory import ActFactory
+from ._arg_checks import check_choice
+from ._checkpointing import maybe_checkpoint
+from .base import StagedBackbone, split_stages
 
 # widen factor -> channels of (stem, stage 1, stage 2, stage 3, conv_last), official.
 ARCH_CHANNELS = {
@@ -43,8 +46,7 @@ class ShuffleV2Block(BaseModule):
         in_channels: channels of the block input.
         out_channels: channels of the block output.
         stride: 1 or 2.
-        act_cfg: activation config (``channels`` filled here) or None for ReLU.
-        act_defaults: defaults for the activation (e.g. ``reduction``).
+        act: the backbone's activation factory (``act(channels)``); default ReLU.
         conv_bias: biases on the convolutions (official ACON models: True).
         norm_cfg: normalisation config.
         with_cp: non-reentrant activation checkpointing.
@@ -55,8 +57,7 @@ class ShuffleV2Block(BaseModule):
                  in_channels: int,
                  out_channels: int,
                  stride: int,
-                 act_cfg: dict | None = None,
-                 act_defaults: dict | None = None,
+                 act: ActFactory | None = None,
                  conv_bias: bool = True,
                  norm_cfg: dict = dict(type='BN'),
                  with_cp: bool = False,
@@ -72,11 +73,8 @@ class ShuffleV2Block(BaseModule):
         inp = in_channels // 2 if stride == 1 else in_channels  # input of branch_main
         mid = out_channels // 2
         main_out = out_channels - inp
-
-        def act(channels: int) -> nn.Module:
-            if act_cfg is None:
-                return nn.ReLU(inplace=True)
-            return build_act(act_cfg, channels, act_defaults)
+        if act is None:
+            act = ActFactory('ShuffleV2Block', None)
 
         def norm(channels: int) -> nn.Module:
             return build_norm_layer(norm_cfg, channels)[1]
@@ -115,7 +113,8 @@ class AconShuffleNetV2(StagedBackbone):
             ``dict(type='MetaAconC')`` whose ``reduction`` defaults to 8 at 0.5x and 16
             otherwise (official). ``None`` or ``dict(type='ReLU')``: plain ReLU.
         conv_bias: biases on all convolutions (official ACON models have them).
-        norm_cfg: normalisation config.
+        norm_cfg: normalisation config, also of the Meta-ACON generators unless
+            ``act_cfg`` sets its own ``norm_cfg``.
         norm_eval: keep every BN (generators' included) in eval mode while training.
         with_cp: non-reentrant activation checkpointing per block.
         init_cfg: default Kaiming for convs and 1 for norms; e.g.
@@ -140,14 +139,10 @@ class AconShuffleNetV2(StagedBackbone):
         check_choice(name, 'widen_factor', widen_factor, tuple(ARCH_CHANNELS))
         self.widen_factor = widen_factor
         self.act_cfg = check_act_cfg(name, act_cfg)
-        act_defaults = dict(reduction=8 if widen_factor == 0.5 else 16)
+        act = ActFactory(name, self.act_cfg, norm_cfg=norm_cfg,
+                         defaults=dict(reduction=8 if widen_factor == 0.5 else 16))
         stem, *stage_channels, last = ARCH_CHANNELS[widen_factor]
         self.channels = (*stage_channels, last)
-
-        def act(channels: int) -> nn.Module:
-            if self.act_cfg is None:
-                return nn.ReLU(inplace=True)
-            return build_act(self.act_cfg, channels, act_defaults)
 
         self.first_conv = nn.Sequential(
             nn.Conv2d(3, stem, 3, 2, 1, bias=conv_bias),
@@ -158,9 +153,8 @@ class AconShuffleNetV2(StagedBackbone):
         for repeats, channels in zip(STAGE_REPEATS, stage_channels):
             for i in range(repeats):
                 blocks.append(ShuffleV2Block(
-                    in_channels, channels, stride=2 if i == 0 else 1, act_cfg=self.act_cfg,
-                    act_defaults=act_defaults, conv_bias=conv_bias, norm_cfg=norm_cfg,
-                    with_cp=with_cp))
+                    in_channels, channels, stride=2 if i == 0 else 1, act=act,
+                    conv_bias=conv_bias, norm_cfg=norm_cfg, with_cp=with_cp))
                 in_channels = channels
         self.features = nn.Sequential(*blocks)
         self.conv_last = nn.Sequential(
@@ -172,7 +166,4 @@ class AconShuffleNetV2(StagedBackbone):
         return [self.first_conv, self.maxpool]
 
     def stages(self) -> list[list[nn.Module]]:
-        blocks = list(self.features)
-        ends = [sum(STAGE_REPEATS[:i + 1]) for i in range(len(STAGE_REPEATS))]
-        starts = [0] + ends[:-1]
-        return [blocks[s:e] for s, e in zip(starts, ends)] + [[self.conv_last]]
+        return split_stages(self.features, STAGE_REPEATS) + [[self.conv_last]]

@@ -22,8 +22,9 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from ..activations import AconFReLU
-from ._utils import check_choice, maybe_checkpoint
-from .base import StagedBackbone
+from ._arg_checks import check_choice
+from ._checkpointing import maybe_checkpoint
+from .base import StagedBackbone, split_stages
 
 STAGE_REPEATS = (2, 3, 8, 3)
 WIDEN_FACTORS = (0.5, 1.0, 1.5, 2.0)
@@ -73,7 +74,7 @@ class TFNet(StagedBackbone):
         out_indices: 0..3 = the four stages (strides 4, 8, 16, 32), 4 = ``conv_last``
             (1024 channels, stride 32).
         frozen_stages: -1 none, 0 the stem, k the stem and the first k outputs' layers.
-        norm_cfg: normalisation config.
+        norm_cfg: normalisation config of the convolutions and of every ACON-FReLU.
         norm_eval: keep every BN in eval mode while training.
         with_cp: non-reentrant activation checkpointing per block.
         init_cfg: default Kaiming for convs and 1 for norms.
@@ -116,7 +117,4 @@ class TFNet(StagedBackbone):
         return [self.first_conv]
 
     def stages(self) -> list[list[nn.Module]]:
-        blocks = list(self.features)
-        ends = [sum(STAGE_REPEATS[:i + 1]) for i in range(len(STAGE_REPEATS))]
-        starts = [0] + ends[:-1]
-        return [blocks[s:e] for s, e in zip(starts, ends)] + [[self.conv_last]]
+        return split_stages(self.features, STAGE_REPEATS) + [[self.conv_last]]

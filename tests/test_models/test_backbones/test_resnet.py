@@ -1,36 +1,46 @@
-"""AconResNet family: registries, shapes, exact parameter counts, ACON placement,
-equivalence with mmdet's ResNet, checkpointing, freezing and argument errors."""
+"""mmacon.models.backbones.resnet: the root registry's AconResNet family (what
+``from mmacon.models import AconResNet`` and mmpretrain/mmengine configs get): defaults,
+shapes, exact parameter counts, ACON placement, equivalence with upstream's ResNet,
+checkpointing, freezing and argument errors."""
 import pytest
 import torch
 import torch.utils.checkpoint as torch_checkpoint
 from mmdet.models.backbones import ResNet as MMDetResNet
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmseg.registry import MODELS as MMSEG_MODELS
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmseg.models.backbones import ResNet as MMSegResNet
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmacon.models import AconC, AconResNet, AconResNetV1c, AconResNetV1d, MetaAconC
-from backbone_checks import assert_same_outputs_and_grads
-
-
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+from mmacon.models.backbones._arg_checks import ArgumentError
+from tests.test_models.test_backbones import backbone_checks as checks
+from tests.test_models.test_backbones.backbone_checks import (assert_same_outputs_and_grads,
+                                                              num_params)
 
 
 def acons(model: nn.Module, cls=(AconC, MetaAconC)) -> dict:
     return {name: m for name, m in model.named_modules() if isinstance(m, cls)}
 
 
-@pytest.mark.parametrize('registry', [MMDET_MODELS, MMSEG_MODELS], ids=['mmdet', 'mmseg'])
 @pytest.mark.parametrize('type_, cls', [('AconResNet', AconResNet),
                                         ('AconResNetV1c', AconResNetV1c),
                                         ('AconResNetV1d', AconResNetV1d)])
-def test_build_from_downstream_registries(registry, type_, cls):
-    model = registry.build(dict(type=type_, depth=18, act_cfg=dict(type='AconC')))
-    assert type(model) is cls
+def test_build_from_root_registry(type_, cls):
+    model = ROOT_MODELS.build(dict(type=type_, depth=18, act_cfg=dict(type='AconC')))
+    assert type(model) is cls and isinstance(model, MMSegResNet)
     assert model.deep_stem is (cls is not AconResNet)
     assert model.avg_down is (cls is AconResNetV1d)
     assert len(acons(model)) == 16  # 8 BasicBlocks x (acon1, acon2)
+
+
+def test_root_defaults():
+    """mmseg's ResNet, but the stem follows base_channels (mmdet/mmpretrain)."""
+    model = AconResNet(depth=50, base_channels=16, act_cfg=None)
+    assert model.norm_eval is False and model.stem_channels == 16
+    torch.manual_seed(0)
+    ref = MMSegResNet(depth=50, base_channels=16, stem_channels=16)
+    checks.same_init(model, ref)
+    checks.assert_is_upstream(model, ref, checks.resnet_x())
 
 
 @pytest.mark.parametrize('act_cfg, expected', [
@@ -117,18 +127,6 @@ def test_each_out_index(out_indices):
         assert torch.equal(out, ref[i])
 
 
-@torch.no_grad()
-def test_dilated_segmentation_setting():
-    model = MMSEG_MODELS.build(dict(type='AconResNetV1c', depth=50, strides=(1, 2, 1, 1),
-                                    dilations=(1, 1, 2, 4), contract_dilation=True)).eval()
-    outs = model(torch.rand(1, 3, 64, 64))
-    assert [tuple(o.shape) for o in outs] == [(1, 256, 16, 16), (1, 512, 8, 8),
-                                              (1, 1024, 8, 8), (1, 2048, 8, 8)]
-    assert model.layer4[0].conv2.dilation == (2, 2)  # contracted first dilation
-    assert model.layer4[1].conv2.dilation == (4, 4)
-    assert model.layer3[0].conv2.stride == (1, 1)
-
-
 @pytest.mark.parametrize('depth', [18, 50])
 def test_forward_backward_reaches_acon_parameters(depth):
     model = AconResNet(depth=depth, act_cfg=dict(type='MetaAconC')).train()
@@ -150,13 +148,7 @@ def test_forward_backward_reaches_acon_parameters(depth):
 def test_equivalent_to_mmdet_resnet_without_acon(depth, style, act_cfg):
     torch.manual_seed(0)
     ref = MMDetResNet(depth=depth, style=style, norm_eval=False)  # mmdet's default: True
-    # Non-trivial BN statistics and affine parameters.
-    for m in ref.modules():
-        if isinstance(m, _BatchNorm):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.1, 0.1)
+    checks.randomise_norms(ref)
     ours = AconResNet(depth=depth, style=style, act_cfg=act_cfg)
     assert list(ours.state_dict()) == list(ref.state_dict())
     ours.load_state_dict(ref.state_dict(), strict=True)
@@ -261,14 +253,20 @@ def test_zero_init_residual():
 
 @pytest.mark.parametrize('kwargs, error, needle', [
     (dict(depth=42), KeyError, '42'),
-    (dict(depth=18, out_indices=(0, 4)), ValueError, '4'),
+    (dict(depth=18, out_indices=(0, 4)), ArgumentError, r'\(0, 4\) contains 4'),
     (dict(depth=18, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(3, )),
-     ValueError, 'out_indices'),
+     ArgumentError, 'out_indices'),
+    (dict(depth=18, num_stages=0), ArgumentError, 'num_stages must be 1..4, got 0'),
     (dict(depth=18, act_cfg=dict(type='NoSuchAcon')), KeyError, 'NoSuchAcon'),
-    (dict(depth=18, act_placement='everywhere'), ValueError, 'everywhere'),
-    (dict(depth=18, style='tf'), ValueError, 'tf'),
-    (dict(depth=18, strides=(1, 2)), ValueError, 'strides'),
+    (dict(depth=18, act_placement='everywhere'), ArgumentError, 'everywhere'),
+    (dict(depth=18, style='tf'), ArgumentError, "'tf'"),
+    (dict(depth=18, strides=(1, 2)), ArgumentError, r'strides \(1, 2\)'),
+    (dict(depth=18, act_cfg=dict(type='MetaAconC', reducton=8)), TypeError,
+     r"AconResNet: act_cfg=\{'type': 'MetaAconC', 'reducton': 8\}.*reducton"),
+    (dict(depth=18, bad_arg=1), TypeError, "AconResNet.*'bad_arg'"),
 ])
 def test_bad_arguments(kwargs, error, needle):
-    with pytest.raises(error, match=needle):
+    with pytest.raises(error, match=needle) as info:
         AconResNet(**kwargs)
+    if error is ArgumentError:  # what upstream raises, and what the value is
+        assert isinstance(info.value, AssertionError) and isinstance(info.value, ValueError)

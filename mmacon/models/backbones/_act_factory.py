@@ -1,0 +1,84 @@
+"""The activation factory of the ACON backbones: ``factory(channels) -> nn.Module``.
+
+A backbone makes one :class:`ActFactory` from its ``act_cfg`` and hands it to every
+place that needs an activation. The factory fills what the backbone knows:
+
+- ``channels`` (the width at that place), where the class takes it;
+- ``defaults`` (e.g. ShuffleNetV2's official ``reduction``) not set in ``act_cfg``;
+- ``norm_cfg``: the backbone's normalisation, where the class takes one (Meta-ACON's
+  generator, ACON-FReLU's) and ``act_cfg`` sets none: a GN backbone gets GN generators,
+  a SyncBN backbone SyncBN ones.
+
+A bad argument in ``act_cfg`` raises the activation's own error, prefixed with the
+backbone and the config key (``AconResNet: act_cfg=...``).
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from mmengine.registry import MODELS
+from torch import nn
+
+
+def _parameters(cls) -> dict:
+    try:
+        return dict(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return {}
+
+
+def build_act(act_cfg: dict, channels: int, *, owner: str = 'backbone',
+              defaults: dict | None = None, norm_cfg: dict | None = None) -> nn.Module:
+    """Build the activation of ``act_cfg`` at width ``channels`` (see the module doc)."""
+    cfg = dict(act_cfg)
+    act_type = cfg['type']
+    cls = MODELS.get(act_type) if isinstance(act_type, str) else act_type
+    params = _parameters(cls)
+    fill = dict(defaults or {}, channels=channels)
+    if norm_cfg is not None:
+        fill['norm_cfg'] = dict(norm_cfg)
+    for key, value in fill.items():
+        if key in params:
+            cfg.setdefault(key, value)
+    try:
+        return MODELS.build(cfg)
+    except (TypeError, ValueError, KeyError, AssertionError) as err:
+        raise type(err)(f'{owner}: act_cfg={act_cfg!r} cannot be built at {channels} '
+                        f'channels: {err}') from err
+
+
+class ActFactory:
+    """``factory(channels)``: the backbone's activation at that width.
+
+    Args:
+        owner: the backbone's name, for error messages.
+        act_cfg: a checked ``act_cfg`` (see :func:`check_act_cfg`); ``None`` builds
+            ``plain()``.
+        plain: the backbone's own activation, e.g. ``lambda: nn.ReLU(inplace=True)``.
+        defaults: values for the activation's arguments that ``act_cfg`` does not set.
+        norm_cfg: the backbone's ``norm_cfg``, used where the activation takes one.
+    """
+
+    def __init__(self, owner: str, act_cfg: dict | None,
+                 plain: Callable[[], nn.Module] = lambda: nn.ReLU(inplace=True),
+                 defaults: dict | None = None, norm_cfg: dict | None = None) -> None:
+        self.owner = owner
+        self.act_cfg = act_cfg
+        self.plain = plain
+        self.defaults = dict(defaults or {})
+        self.norm_cfg = norm_cfg
+
+    @property
+    def enabled(self) -> bool:
+        """False where ``act_cfg`` keeps the plain activation."""
+        return self.act_cfg is not None
+
+    def __call__(self, channels: int) -> nn.Module:
+        if self.act_cfg is None:
+            return self.plain()
+        return build_act(self.act_cfg, channels, owner=self.owner, defaults=self.defaults,
+                         norm_cfg=self.norm_cfg)
+
+    def __repr__(self) -> str:
+        return f'ActFactory({self.owner!r}, {self.act_cfg!r}, norm_cfg={self.norm_cfg!r})'

@@ -1,0 +1,232 @@
+"""The ACON part of the ResNet backbones, written once for every scope.
+
+Mixins placed before an upstream class (mmdet's or mmseg's ``BasicBlock``,
+``Bottleneck``, ``ResNet``): everything upstream builds stays as upstream builds it; the
+mixins only add ACON modules and use them in ``forward``. With ``act_cfg=None`` the
+blocks run upstream's own ``forward`` and the network is upstream's, tensor for tensor.
+"""
+from __future__ import annotations
+
+import inspect
+
+from torch import Tensor
+
+from ._act_cfg import check_act_cfg
+from ._act_factory import ActFactory
+from ._arg_checks import ArgumentError, check_choice, check_out_indices
+from ._checkpointing import maybe_checkpoint
+from ._conv_bias import add_conv_biases
+from ._freezing import freeze
+
+ACT_PLACEMENTS = ('paper', 'all')
+
+
+def _factory(owner: str, act_cfg) -> ActFactory:
+    """A block's ``act_cfg`` argument: an :class:`ActFactory` (from the backbone), a
+    dict (a block built on its own) or None (plain ReLU)."""
+    if isinstance(act_cfg, ActFactory):
+        return act_cfg
+    return ActFactory(owner, check_act_cfg(owner, act_cfg))
+
+
+class AconBasicBlockMixin:
+    """BasicBlock with ``acon1`` (after conv1/bn1) and ``acon2`` (after the add).
+
+    Both activations are replaced under either placement (``'paper'`` or ``'all'``), as
+    in the official BasicBlock. With ``act_cfg=None`` it is upstream's BasicBlock.
+
+    Args:
+        act_cfg: ACON config without ``channels`` (filled here), the backbone's
+            :class:`ActFactory`, or None for ReLU.
+        act_placement: ``'paper'`` or ``'all'`` (the same for this block).
+        *args, **kwargs: everything upstream's ``BasicBlock`` takes.
+    Shape: (N, inplanes, H, W) -> (N, planes, H / stride, W / stride).
+    """
+
+    def __init__(self, *args, act_cfg=None, act_placement: str = 'paper', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        act = _factory(type(self).__name__, act_cfg)
+        check_choice(type(self).__name__, 'act_placement', act_placement, ACT_PLACEMENTS)
+        self.act_placement = act_placement
+        self.with_acon = act.enabled
+        if act.enabled:
+            planes = self.conv2.out_channels
+            self.acon1 = act(planes)
+            self.acon2 = act(planes)
+            del self.relu
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.with_acon:
+            return super().forward(x)
+
+        def _inner_forward(x: Tensor) -> Tensor:
+            out = self.acon1(self.norm1(self.conv1(x)))
+            out = self.norm2(self.conv2(out))
+            identity = x if self.downsample is None else self.downsample(x)
+            return self.acon2(out + identity)
+
+        return maybe_checkpoint(_inner_forward, x, self.with_cp)
+
+
+class AconBottleneckMixin:
+    """Bottleneck whose activations are (partly) ACON.
+
+    ``act_placement='paper'`` (the official ResNet-ACON): only the activation after
+    conv2/bn2 becomes ACON, at the inner width ``planes``, named ``acon``; the other two
+    stay ReLU. ``'all'``: all three, named ``acon1`` (after bn1, ``planes``), ``acon2``
+    (after bn2, ``planes``) and ``acon3`` (after the add, ``planes * 4``).
+    With ``act_cfg=None`` it is upstream's Bottleneck.
+
+    Shape: (N, inplanes, H, W) -> (N, planes * 4, H / stride, W / stride).
+    """
+
+    def __init__(self, *args, act_cfg=None, act_placement: str = 'paper', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        act = _factory(type(self).__name__, act_cfg)
+        check_choice(type(self).__name__, 'act_placement', act_placement, ACT_PLACEMENTS)
+        self.act_placement = act_placement
+        self.with_acon = act.enabled
+        planes = self.planes
+        if not act.enabled:
+            return
+        if act_placement == 'paper':
+            self.acon = act(planes)
+            self.act_names = ('relu', 'acon', 'relu')
+        else:
+            self.acon1 = act(planes)
+            self.acon2 = act(planes)
+            self.acon3 = act(planes * self.expansion)
+            del self.relu
+            self.act_names = ('acon1', 'acon2', 'acon3')
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.with_acon:
+            return super().forward(x)
+        act1, act2, act3 = (getattr(self, name) for name in self.act_names)
+
+        def _inner_forward(x: Tensor) -> Tensor:
+            out = act1(self.norm1(self.conv1(x)))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv1_plugin_names)
+            out = act2(self.norm2(self.conv2(out)))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv2_plugin_names)
+            out = self.norm3(self.conv3(out))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv3_plugin_names)
+            identity = x if self.downsample is None else self.downsample(x)
+            return act3(out + identity)
+
+        return maybe_checkpoint(_inner_forward, x, self.with_cp)
+
+
+class AconResNetMixin:
+    """ACON on top of an upstream ``ResNet``: its arguments and defaults, plus
+
+    Args:
+        act_cfg: the ACON module replacing ReLU, without ``channels`` (the backbone fills
+            it), e.g. ``dict(type='MetaAconC')`` (default), ``dict(type='AconC')``,
+            ``dict(type='MetaAconC', reduction=8)``. ``None`` or ``dict(type='ReLU')``:
+            upstream's ResNet. A Meta-ACON generator's norm is the backbone's
+            ``norm_cfg`` unless ``act_cfg`` sets ``norm_cfg``.
+        act_placement: ``'paper'`` (default, the official models): one ACON per
+            Bottleneck after conv2/bn2 (``layerX.Y.acon``), both activations of a
+            BasicBlock (``acon1``, ``acon2``), stem ReLU kept. ``'all'``: every
+            activation, stem included (``acon1`` at top level for the 7x7 stem,
+            ``stem.2/5/8`` for the deep stem; ``acon1..3`` in a Bottleneck).
+        conv_bias: put a zero-initialised bias on every convolution, as the official
+            checkpoints have (use with ``style='caffe'`` to load them).
+
+    Subclasses set ``upstream`` (the upstream ResNet class) and ``arch_settings`` with
+    the ACON blocks. Argument errors are :class:`ArgumentError` (a ``ValueError`` and an
+    ``AssertionError``, as upstream's asserts) naming the value; ``frozen_stages`` and
+    ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included).
+    """
+
+    upstream: type
+
+    def __init__(self, depth: int, *, act_cfg: dict | None = dict(type='MetaAconC'),
+                 act_placement: str = 'paper', conv_bias: bool = False, **kwargs) -> None:
+        name = type(self).__name__
+        try:
+            bound = inspect.signature(self.upstream.__init__).bind(self, depth, **kwargs)
+        except TypeError as err:
+            valid = [p for p in inspect.signature(self.upstream.__init__).parameters
+                     if p != 'self'] + ['act_cfg', 'act_placement', 'conv_bias']
+            raise TypeError(f'{name}: {err}; valid arguments: {", ".join(valid)}') from err
+        bound.apply_defaults()
+        args = dict(bound.arguments)
+        del args['self']
+        self._check_arguments(name, args)
+        check_choice(name, 'act_placement', act_placement, ACT_PLACEMENTS)
+        args['out_indices'] = check_out_indices(name, args['out_indices'], args['num_stages'])
+        # Read by make_res_layer/_make_stem_layer, which upstream's __init__ calls.
+        self.act_cfg = check_act_cfg(name, act_cfg)
+        self.act_placement = act_placement
+        self.conv_bias = conv_bias
+        self._act = ActFactory(name, self.act_cfg, norm_cfg=args['norm_cfg'])
+        self._zero_init_blocks = (args['zero_init_residual'] and args['init_cfg'] is None
+                                  and args['pretrained'] is None)
+        super().__init__(**args)
+        del self._act  # construction only: keeps the module picklable and deep-copyable
+        if conv_bias:
+            add_conv_biases(self)
+
+    def _check_arguments(self, name: str, args: dict) -> None:
+        depth, num_stages = args['depth'], args['num_stages']
+        if depth not in self.arch_settings:
+            raise KeyError(f'{name}: invalid depth {depth!r}, '
+                           f'valid depths are {tuple(self.arch_settings)}')
+        if isinstance(num_stages, bool) or not isinstance(num_stages, int) or \
+                not 1 <= num_stages <= 4:
+            raise ArgumentError(f'{name}: num_stages must be 1..4, got {num_stages!r}')
+        strides, dilations = tuple(args['strides']), tuple(args['dilations'])
+        if not len(strides) == len(dilations) == num_stages:
+            raise ArgumentError(f'{name}: strides {strides} and dilations {dilations} need '
+                                f'one entry per stage (num_stages={num_stages})')
+        check_choice(name, 'style', args['style'], ('pytorch', 'caffe'))
+
+    def make_res_layer(self, **kwargs):
+        """Upstream's stage of the ACON blocks; zero-init of the last norm as upstream."""
+        if self._zero_init_blocks:
+            last_norm = 'norm3' if self.block.expansion == 4 else 'norm2'
+            kwargs['init_cfg'] = dict(type='Constant', val=0, override=dict(name=last_norm))
+        return super().make_res_layer(act_cfg=self._act, act_placement=self.act_placement,
+                                      **kwargs)
+
+    def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
+        super()._make_stem_layer(in_channels, stem_channels)
+        if not self._act.enabled or self.act_placement != 'all':
+            return
+        if self.deep_stem:
+            for index, channels in ((2, stem_channels // 2), (5, stem_channels // 2),
+                                    (8, stem_channels)):
+                self.stem[index] = self._act(channels)
+        else:
+            self.acon1 = self._act(stem_channels)
+            del self.relu
+
+    def _freeze_stages(self) -> None:
+        super()._freeze_stages()
+        if self.frozen_stages >= 0 and hasattr(self, 'acon1'):
+            freeze(self.acon1)
+
+    def train(self, mode: bool = True):
+        """As upstream's ``train`` (frozen stages, ``norm_eval``), but returns ``self``."""
+        super().train(mode)
+        return self
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        """(N, C_in, H, W) -> tuple of the ``out_indices`` stage outputs."""
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            act = self.acon1 if hasattr(self, 'acon1') else self.relu
+            x = act(self.norm1(self.conv1(x)))
+        x = self.maxpool(x)
+        outs = []
+        for i, layer_name in enumerate(self.res_layers):
+            x = getattr(self, layer_name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)

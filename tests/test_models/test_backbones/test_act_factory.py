@@ -1,0 +1,46 @@
+"""mmacon.models.backbones._act_factory: channels, defaults and the backbone's norm_cfg
+filled where the activation takes them; errors name the backbone and act_cfg."""
+import pytest
+from torch import nn
+
+from mmacon.models import AconC, AconFReLU, MetaAconC
+from mmacon.models.backbones._act_factory import ActFactory, build_act
+
+
+def test_fills_channels_and_defaults_where_taken():
+    act = build_act(dict(type='MetaAconC'), 64, defaults=dict(reduction=8))
+    assert isinstance(act, MetaAconC) and act.channels == 64 and act.reduction == 8
+    act = build_act(dict(type='MetaAconC', reduction=4), 64, defaults=dict(reduction=8))
+    assert act.reduction == 4  # act_cfg wins over defaults
+    assert isinstance(build_act(dict(type='SiLU'), 64, defaults=dict(reduction=8)), nn.SiLU)
+    assert build_act(dict(type='AconC'), 5).p1.shape[1] == 5
+
+
+def test_norm_cfg_follows_backbone_unless_set():
+    gn = dict(type='GN', num_groups=4)
+    act = build_act(dict(type='MetaAconC'), 64, norm_cfg=gn)
+    assert isinstance(act.bn1, nn.GroupNorm) and isinstance(act.bn2, nn.GroupNorm)
+    act = build_act(dict(type='MetaAconC', norm_cfg=None), 64, norm_cfg=gn)
+    assert isinstance(act.bn1, nn.Identity)  # act_cfg's own norm_cfg (even None) wins
+    frelu = build_act(dict(type='AconFReLU'), 16, norm_cfg=gn)
+    assert isinstance(frelu, AconFReLU)
+    assert any(isinstance(m, nn.GroupNorm) for m in frelu.modules())
+    assert isinstance(build_act(dict(type='AconC'), 8, norm_cfg=gn), AconC)  # takes none
+    assert gn == dict(type='GN', num_groups=4)  # not modified
+
+
+def test_typo_names_backbone_key_and_argument():
+    with pytest.raises(TypeError) as info:
+        build_act(dict(type='MetaAconC', reducton=8), 64, owner='AconResNet')
+    msg = str(info.value)
+    assert msg.startswith("AconResNet: act_cfg={'type': 'MetaAconC', 'reducton': 8} "
+                          'cannot be built at 64 channels')
+    assert 'reducton' in msg.split('channels', 1)[1]
+
+
+def test_factory_plain_and_enabled():
+    plain = ActFactory('Net', None, plain=lambda: nn.ReLU6(inplace=True))
+    assert not plain.enabled and isinstance(plain(8), nn.ReLU6)
+    acon = ActFactory('Net', dict(type='AconC'), norm_cfg=dict(type='BN'))
+    assert acon.enabled and isinstance(acon(8), AconC)
+    assert 'Net' in repr(acon)

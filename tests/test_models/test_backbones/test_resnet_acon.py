@@ -1,0 +1,64 @@
+"""mmacon.models.backbones._resnet_acon: the ACON blocks on their own (standalone
+construction with a dict act_cfg) and with ACON off upstream's blocks exactly."""
+import pytest
+import torch
+from mmdet.models.backbones import resnet as mmdet_resnet
+from mmseg.models.backbones import resnet as mmseg_resnet
+from torch import nn
+
+from mmacon.models import AconC, MetaAconC
+from mmacon.models.backbones import resnet, resnet_mmdet, resnet_mmseg
+from mmacon.models.backbones._arg_checks import ArgumentError
+from tests.test_models.test_backbones.backbone_checks import (assert_same_outputs_and_grads,
+                                                              randomise_norms)
+
+SCOPES = [(resnet, mmseg_resnet), (resnet_mmdet, mmdet_resnet), (resnet_mmseg, mmseg_resnet)]
+
+
+@pytest.mark.parametrize('ours, theirs', SCOPES, ids=['root', 'mmdet', 'mmseg'])
+@pytest.mark.parametrize('block, args', [('BasicBlock', (8, 8)), ('Bottleneck', (16, 4))])
+def test_acon_off_blocks_are_upstream(ours, theirs, block, args):
+    torch.manual_seed(0)
+    ref = getattr(theirs, block)(*args)
+    randomise_norms(ref)
+    model = getattr(ours, f'Acon{block}')(*args)
+    assert isinstance(model, getattr(theirs, block)) and not model.with_acon
+    x = torch.rand(2, args[0], 6, 6)
+    model.load_state_dict(ref.state_dict(), strict=True)
+    torch.testing.assert_close(model(x), ref(x), rtol=0, atol=0)
+
+
+def test_standalone_blocks_with_act_cfg():
+    block = resnet_mmdet.AconBottleneck(16, 4, act_cfg=dict(type='AconC'))
+    assert isinstance(block.acon, AconC) and block.acon.channels == 4
+    assert isinstance(block.relu, nn.ReLU)
+    block = resnet_mmdet.AconBottleneck(16, 4, act_cfg=dict(type='MetaAconC'),
+                                        act_placement='all')
+    assert [getattr(block, n).channels for n in ('acon1', 'acon2', 'acon3')] == [4, 4, 16]
+    assert not hasattr(block, 'relu')
+    basic = resnet_mmseg.AconBasicBlock(8, 8, act_cfg=dict(type='MetaAconC'))
+    assert isinstance(basic.acon1, MetaAconC) and not hasattr(basic, 'relu')
+    assert basic(torch.rand(2, 8, 4, 4)).shape == (2, 8, 4, 4)
+    with pytest.raises(ArgumentError, match="'everywhere'"):
+        resnet_mmdet.AconBasicBlock(8, 8, act_placement='everywhere')
+    with pytest.raises(TypeError, match="AconBasicBlock: act_cfg=.*reducton"):
+        resnet_mmdet.AconBasicBlock(8, 8, act_cfg=dict(type='MetaAconC', reducton=2))
+
+
+@pytest.mark.parametrize('placement', ['paper', 'all'])
+def test_with_cp_same_outputs_and_grads(placement):
+    torch.manual_seed(0)
+    cfg = dict(type='MetaAconC', reduction=2)
+    plain = resnet_mmdet.AconBottleneck(16, 4, act_cfg=cfg, act_placement=placement)
+    ckpt = resnet_mmdet.AconBottleneck(16, 4, act_cfg=cfg, act_placement=placement,
+                                       with_cp=True)
+
+    class Wrap(nn.Module):  # backbone_checks compares tuples of outputs
+        def __init__(self, block):
+            super().__init__()
+            self.block = block
+
+        def forward(self, x):
+            return (self.block(x), )
+
+    assert_same_outputs_and_grads(Wrap(plain), Wrap(ckpt), torch.rand(2, 16, 4, 4))
