@@ -44,9 +44,12 @@ def test_typo_names_class_argument_close_match_and_valid_ones(cls, typo, meant, 
 def test_typo_through_a_backbone_is_the_same_one_error():
     with pytest.raises(TypeError) as info:
         MODELS.build(dict(type='AconResNet', depth=18, act_cfg=dict(type='MetaAconC', reducton=8)))
+    # one error: the backbone's context (which config key, at which width), then the
+    # activation's own message naming the bad argument and the valid ones
     assert str(info.value).startswith(
-        "MetaAconC got unknown argument 'reducton' (did you mean 'reduction'?); valid arguments: "
-        'channels, reduction=16,')
+        "AconResNet: act_cfg={'type': 'MetaAconC', 'reducton': 8} cannot be built at 64 "
+        "channels: MetaAconC got unknown argument 'reducton' (did you mean 'reduction'?); "
+        'valid arguments: channels, reduction=16,')
 
 
 def test_unrelated_and_several_unknown_arguments():
