@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mmacon.models import AconC, AconResNet, MetaAconC
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 beta_tool = load_tool('tools/analysis/beta_distribution.py')
 act_tool = load_tool('tools/analysis/plot_activation.py')

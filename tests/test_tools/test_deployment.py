@@ -8,7 +8,7 @@ onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
 
 from mmacon.models import AconC, AconResNet, MetaAconC  # noqa: E402
-from tool_helpers import load_tool  # noqa: E402
+from tests.test_tools.tool_helpers import load_tool  # noqa: E402
 
 onnx_tool = load_tool('tools/deployment/pytorch2onnx.py')
 

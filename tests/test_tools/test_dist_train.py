@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from tool_helpers import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
+from tests.test_tools.tool_helpers import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 
@@ -18,7 +18,7 @@ def test_dist_train_two_cpu_processes(tiny_cityscapes, tmp_path):
     config = tmp_path / 'dist_config.py'
     config.write_text(
         f'_base_ = {SEG_CONFIG!r}\n'
-        "custom_imports = dict(imports=['mmacon', '_param_dump_hook'], "
+        "custom_imports = dict(imports=['mmacon', 'tests.test_tools._param_dump_hook'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='ParamDumpHook')]\n")
     options = seg_options(tiny_cityscapes, iters=3, val=False)

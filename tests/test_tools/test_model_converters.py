@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmacon.models import AconResNet
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 conv_tool = load_tool('tools/model_converters/acon2mmacon.py')
 
@@ -200,7 +200,7 @@ def test_missing_and_malformed_checkpoints(tmp_path, capsys):
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'this is not a checkpoint' * 10)
     assert conv_tool.main([str(garbage), dst]) == 1
-    assert 'cannot read' in capsys.readouterr().err
+    assert 'is not a PyTorch checkpoint' in capsys.readouterr().err
 
     torch.save({'meta': {'epoch': 1}, 'optimizer': 3}, tmp_path / 'nostate.pth')
     assert conv_tool.main([str(tmp_path / 'nostate.pth'), dst]) == 1

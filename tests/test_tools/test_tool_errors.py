@@ -3,8 +3,9 @@
 import os.path as osp
 
 import pytest
+import torch
 
-from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
+from tests.test_tools.tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
 
 
 @pytest.fixture(scope='module')
@@ -83,7 +84,7 @@ def test_test_missing_checkpoint(test_tool, tmp_path):
 
 def test_test_missing_data_root(test_tool, tmp_path):
     ckpt = tmp_path / 'x.pth'
-    ckpt.write_bytes(b'')
+    torch.save({'state_dict': {'w': torch.ones(1)}}, ckpt)
     missing = str(tmp_path / 'no_data')
     args = test_tool.parse_args([SEG_CONFIG, str(ckpt), '--cfg-options',
                                  f'test_dataloader.dataset.data_root={missing}'])

@@ -13,7 +13,7 @@ import shutil
 import pytest
 import torch
 
-from tool_helpers import SEG_CONFIG, TOOLS, python, run, seg_options
+from tests.test_tools.tool_helpers import SEG_CONFIG, TOOLS, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 

@@ -29,8 +29,7 @@ import time
 import torch
 from torch import nn
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tool_utils import build_model, parse_cfg_literal  # noqa: E402
+from mmacon.utils.model_loading import build_model, parse_cfg_literal
 
 # The standard variants for --all-backbones. All three backbone types are part of mmacon:
 # an unregistered one is an error (a broken import), never silently skipped.

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'analysis'))
-from tool_utils import (CheckpointError, build_model, feature_fn,  # noqa: E402
-                        load_checkpoint_into, load_images, preprocess_cfg)
+from mmacon.utils.checkpoint import CheckpointError
+from mmacon.utils.model_loading import build_model, feature_fn, load_checkpoint_into
+from mmacon.utils.sample_inputs import load_images, preprocess_cfg
 
 
 class FeatureExporter(nn.Module):

@@ -45,9 +45,7 @@ from typing import Callable
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from safe_checkpoint import (CheckpointError, load_state_dict_file,  # noqa: E402
-                             strip_prefixes)
+from mmacon.utils.checkpoint import CheckpointError, load_state_dict_file, strip_prefixes
 
 INPUT_CONVENTION = ('BGR channel order, pixel values in 0-255, no mean/std '
                     'normalisation (mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False)')

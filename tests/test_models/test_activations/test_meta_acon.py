@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmacon.models.activations import MetaAconC
-from test_acon import numpy_acon_c
+from tests.test_models.test_activations.test_acon import numpy_acon_c
 
 
 def sigmoid(z):

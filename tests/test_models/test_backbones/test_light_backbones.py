@@ -10,7 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmacon.models import (AconFReLU, AconMobileNetV2, AconShuffleNetV2, MetaAconC,
                            TFNet)
-from backbone_checks import assert_same_outputs_and_grads
+from tests.test_models.test_backbones.backbone_checks import assert_same_outputs_and_grads
 
 
 def num_params(model: nn.Module) -> int:
