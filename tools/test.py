@@ -37,9 +37,10 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory for the painted predictions. mmdet: a relative SHOW_DIR is '
-        'placed under WORK_DIR/TIMESTAMP/ (DetVisualizationHook); mmseg: the images go '
-        'to SHOW_DIR/vis_data/vis_image/ (the visualizer\'s save_dir)')
+        help='directory for the painted predictions of every test image. mmdet: a '
+        'relative SHOW_DIR is placed under WORK_DIR/TIMESTAMP/ (DetVisualizationHook); '
+        'mmseg: the images go to SHOW_DIR/vis_data/vis_image/ (the visualizer\'s '
+        'save_dir), one per image (the hook\'s interval is set to 1)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -74,8 +75,9 @@ def trigger_visualization_hook(cfg, args):
     if args.show_dir:
         if cfg.default_scope == 'mmdet':
             hook['test_out_dir'] = args.show_dir  # mmdet's DetVisualizationHook
-        else:
-            cfg.visualizer['save_dir'] = args.show_dir  # mmseg's SegVisualizationHook
+        else:  # mmseg's SegVisualizationHook draws through the visualizer's backends
+            cfg.visualizer['save_dir'] = args.show_dir
+            hook['interval'] = 1  # every test batch, as mmdet's hook (mmseg's default: 50)
     return cfg
 
 
