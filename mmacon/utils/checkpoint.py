@@ -27,7 +27,6 @@ One module for every mmacon tool and for ``tools/train.py`` / ``tools/test.py``:
 from __future__ import annotations
 
 import inspect
-import io
 import os
 import os.path as osp
 import pickle

@@ -30,7 +30,6 @@ import os
 import os.path as osp
 import sys
 
-import numpy as np
 import torch
 
 from mmacon.utils.checkpoint import CheckpointError, load_state_dict_file
