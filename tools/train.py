@@ -29,7 +29,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training')
+        help='enable automatic-mixed-precision training (needs a CUDA GPU: refused up '
+        'front on CPU)')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='enable automatically scaling LR.')
