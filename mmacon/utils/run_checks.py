@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 
 from .checkpoint import check_checkpoint_file
+
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://',
                     'torchvision://', 'modelzoo://', 'mmcls://', 'mmpretrain://',
                     'pavi://')
