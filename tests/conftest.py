@@ -1,11 +1,6 @@
+"""Test-suite root: ``tests`` and its folders are packages, so shared helpers import as
+modules (``from tests.test_tools import tool_helpers``), with no ``sys.path`` edits."""
 import os
-import sys
-
-# Test modules import helpers from their siblings (e.g. ``from test_acon import ...``),
-# and any test may use tests/test_tools/tool_helpers.py (``load_tool``, paths).
-HERE = os.path.dirname(__file__)
-for sub in ('test_models/test_activations', 'test_tools'):
-    sys.path.insert(0, os.path.join(HERE, sub))
 
 # Without CUDA, Triton kernels run in Triton's interpreter on CPU tensors
 # (tests/test_ops/test_triton_acon.py). triton.jit reads the variable when it decorates,

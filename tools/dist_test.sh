@@ -13,7 +13,6 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \

@@ -3,7 +3,8 @@
 #   tools/dist_train.sh ${CONFIG} ${GPUS} [train.py args]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as upstream. Without CUDA
 # the processes train on CPU over gloo (tools/train.py sets that up).
-# PYTHON selects the interpreter (default: python).
+# PYTHON selects the interpreter (default: python; the one with mmacon installed, e.g.
+# .venv/bin/python). No PYTHONPATH edit: the installed (editable) mmacon is used.
 
 CONFIG=$1
 GPUS=$2
@@ -13,7 +14,6 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \

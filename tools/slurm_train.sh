@@ -15,7 +15,6 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
 PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \

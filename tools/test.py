@@ -14,15 +14,13 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import mmacon  # noqa: E402,F401  (registers modules, checkpoint safe globals)
-from mmacon.utils import (check_checkpoint, check_data_paths,  # noqa: E402
+import mmacon  # noqa: F401  (registers modules, checkpoint safe globals)
+from mmacon.utils import (CheckpointError, check_checkpoint, check_data_paths,
                           register_scope, setup_cpu_distributed)
+from mmacon.utils.runner import DeviceAwareRunner
 
 
 def parse_args(argv=None):
@@ -39,8 +37,10 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted images will be saved. If specified, it '
-        'will be automatically saved to the work_dir/timestamp/show_dir')
+        help='directory for the painted predictions of every test image. mmdet: a '
+        'relative SHOW_DIR is placed under WORK_DIR/TIMESTAMP/ (DetVisualizationHook); '
+        'mmseg: the images go to SHOW_DIR/vis_data/vis_image/ (the visualizer\'s '
+        'save_dir), one per image (the hook\'s interval is set to 1)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -75,15 +75,16 @@ def trigger_visualization_hook(cfg, args):
     if args.show_dir:
         if cfg.default_scope == 'mmdet':
             hook['test_out_dir'] = args.show_dir  # mmdet's DetVisualizationHook
-        else:
-            cfg.visualizer['save_dir'] = args.show_dir  # mmseg's SegVisualizationHook
+        else:  # mmseg's SegVisualizationHook draws through the visualizer's backends
+            cfg.visualizer['save_dir'] = args.show_dir
+            hook['interval'] = 1  # every test batch, as mmdet's hook (mmseg's default: 50)
     return cfg
 
 
 def build_cfg(args) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config not found: {osp.abspath(args.config)}')
-    check_checkpoint(args.checkpoint)
+    check_checkpoint(args.checkpoint)  # missing, empty, not PyTorch or pickled code
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -105,7 +106,12 @@ def build_cfg(args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_cfg(args)
+    try:
+        cfg = build_cfg(args)
+    except (FileNotFoundError, CheckpointError, RuntimeError) as err:
+        # one line naming the file or key; no traceback for a bad command line
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     scope = register_scope(cfg)
 
     if args.out is not None and scope == 'mmseg':
@@ -117,7 +123,7 @@ def main(argv=None):
 
     setup_cpu_distributed(cfg, args.launcher)
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
+        runner = DeviceAwareRunner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
 
@@ -125,9 +131,9 @@ def main(argv=None):
         from mmdet.evaluation import DumpDetResults
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
 
-    metrics = runner.test()
-    return metrics
+    return runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    result = main()
+    sys.exit(result if isinstance(result, int) else 0)

@@ -13,16 +13,15 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import mmacon  # noqa: E402,F401  (registers modules, checkpoint safe globals)
-from mmacon.engine import add_decay_check  # noqa: E402
-from mmacon.utils import (check_checkpoint, check_data_paths,  # noqa: E402
-                          check_pretrained, register_scope, setup_cpu_distributed)
+import mmacon  # noqa: F401  (registers modules, checkpoint safe globals)
+from mmacon.engine import add_decay_check
+from mmacon.utils import (CheckpointError, check_amp, check_checkpoint, check_data_paths,
+                          check_pretrained, check_resume, register_scope,
+                          setup_cpu_distributed)
+from mmacon.utils.runner import DeviceAwareRunner
 
 
 def parse_args(argv=None):
@@ -31,7 +30,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--amp', action='store_true', default=False,
-        help='enable automatic-mixed-precision training')
+        help='enable automatic-mixed-precision training (needs a CUDA GPU: refused up '
+        'front on CPU)')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='enable automatically scaling LR.')
@@ -94,30 +94,39 @@ def build_cfg(args) -> Config:
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        check_checkpoint(args.resume, 'resume checkpoint')
         cfg.resume = True
         cfg.load_from = args.resume
+    # every local checkpoint the run will read, checked now (no pickle is run)
+    if cfg.get('resume'):
+        check_resume(cfg)
     else:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
     check_pretrained(cfg)
+    check_amp(cfg)
     check_data_paths(cfg, 'train')
     add_decay_check(cfg)  # warns, with the count, if the optimizer decays ACON params
     return cfg
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = build_cfg(args)
+    try:
+        cfg = build_cfg(args)
+    except (FileNotFoundError, CheckpointError, RuntimeError) as err:
+        # one line naming the file or key; no traceback for a bad command line
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     register_scope(cfg)
     # no CUDA + a launcher: gloo process group and a CPU DDP wrapper
     setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
+        runner = DeviceAwareRunner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,9 +1,22 @@
-"""Runtime utilities: checkpoint safe-globals, CPU distributed, tool helpers."""
-from .checkpoint import SAFE_GLOBALS, register_safe_globals
-from .dist import init_cpu_dist, setup_cpu_distributed
-from .setup import (check_checkpoint, check_data_paths, check_pretrained,
-                    missing_data_paths, register_scope)
+"""Runtime utilities of the mmacon tools.
 
-__all__ = ['SAFE_GLOBALS', 'register_safe_globals', 'init_cpu_dist',
-           'setup_cpu_distributed', 'check_checkpoint', 'check_data_paths', 'check_pretrained',
+- :mod:`.checkpoint`: ``weights_only`` allow-list, checkpoint checks and loaders;
+- :mod:`.run_checks`: what ``tools/train.py`` / ``tools/test.py`` check before a Runner;
+- :mod:`.scope`: the package (mmdet / mmseg) a config runs with;
+- :mod:`.cpu_dist`: distributed training on CPU (gloo);
+- :mod:`.runner`: ``DeviceAwareRunner`` (CPU environment log, SyncBN on gloo);
+- :mod:`.model_loading`, :mod:`.sample_inputs`: models and inputs of the analysis tools.
+"""
+from .checkpoint import (SAFE_GLOBALS, CheckpointError, CheckpointNotFoundError,
+                         check_checkpoint_file, load_checkpoint_file, load_state_dict_file,
+                         register_safe_globals)
+from .cpu_dist import init_cpu_dist, setup_cpu_distributed
+from .run_checks import (check_amp, check_checkpoint, check_data_paths, check_pretrained,
+                         check_resume, missing_data_paths)
+from .scope import register_scope
+
+__all__ = ['SAFE_GLOBALS', 'CheckpointError', 'CheckpointNotFoundError',
+           'check_checkpoint_file', 'load_checkpoint_file', 'load_state_dict_file',
+           'register_safe_globals', 'init_cpu_dist', 'setup_cpu_distributed', 'check_amp',
+           'check_checkpoint', 'check_data_paths', 'check_pretrained', 'check_resume',
            'missing_data_paths', 'register_scope']

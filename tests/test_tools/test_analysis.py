@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mmacon.models import AconC, AconResNet, MetaAconC
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 beta_tool = load_tool('tools/analysis/beta_distribution.py')
 act_tool = load_tool('tools/analysis/plot_activation.py')
@@ -196,7 +196,7 @@ def test_get_flops_config_and_errors(tmp_path, capsys):
     result = flops_tool.main([str(cfg_path), '--shape', '64', '64'])
     captured = capsys.readouterr()
     assert result == 0, captured.err
-    assert 'tiny_retinanet.py: params' in captured.out
+    assert 'tiny_retinanet.py: input 64x64 (--shape): params' in captured.out
     flops = int(captured.out.split('flops ')[1].split()[0].replace(',', ''))
     assert flops > 0
 
@@ -204,3 +204,56 @@ def test_get_flops_config_and_errors(tmp_path, capsys):
     assert 'config not found' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         flops_tool.main([])
+
+
+def _config(rel):
+    from tests.test_tools.tool_helpers import REPO
+    return osp.join(REPO, 'configs', rel)
+
+
+FASTER = {act: _config(f'faster_rcnn/faster-rcnn_r50-{act}_fpn_1x_coco.py')
+          for act in ('relu', 'metaacon')}
+
+
+def test_get_flops_two_stage_fixed_proposals():
+    """Faster R-CNN ReLU vs Meta-ACON differ by exactly their backbones' difference, and a
+    count repeats: the RoI head gets fixed proposals, not a random RPN's."""
+    from mmacon.utils.model_loading import build_model
+    shape = (128, 128)
+    flops, backbone = {}, {}
+    for act, config in FASTER.items():
+        model, _ = build_model(config)
+        flops[act] = flops_tool.measure(model, shape, True)
+        backbone[act] = flops_tool.measure(model.backbone, shape, False)['flops']
+        assert flops[act]['proposals'] == 1000  # the RPN's test_cfg.max_per_img
+    assert backbone['metaacon'] - backbone['relu'] == 178_144  # generators' 1x1 convs
+    assert flops['metaacon']['flops'] - flops['relu']['flops'] == 178_144
+    model, _ = build_model(FASTER['relu'])
+    assert flops_tool.measure(model, shape, True) == flops['relu']
+    # the protocol is what the count depends on: 500 fewer RoIs through the
+    # Shared2FCBBoxHead (fc6 256*7*7 -> 1024, fc7 1024 -> 1024, cls 1024 -> 81,
+    # reg 1024 -> 320) cost exactly 500 times one RoI
+    per_roi = 256 * 7 * 7 * 1024 + 1024 * 1024 + 1024 * 81 + 1024 * 320
+    fewer = flops_tool.measure(model, shape, True, num_proposals=500)
+    assert flops['relu']['flops'] - fewer['flops'] == 500 * per_roi
+
+
+def test_get_flops_default_input_is_the_test_scale(tmp_path):
+    from mmengine.config import Config
+    shape = flops_tool.input_shape_of
+    # mmdet: Resize(scale=(1333, 800), keep_ratio=True), padded to 32
+    assert shape(Config.fromfile(FASTER['relu']))[0] == (800, 1344)
+    # mmseg, whole inference: Resize(scale=(2048, 1024), keep_ratio=True)
+    city = Config.fromfile(_config('pspnet/pspnet_r50-d8-relu_4xb2-80k_cityscapes-512x1024.py'))
+    assert shape(city)[0] == (1024, 2048)
+    # mmseg, slide inference: one crop_size window
+    city.model.test_cfg = dict(mode='slide', crop_size=(512, 1024), stride=(341, 683))
+    assert shape(city) == ((512, 1024), 'one slide-inference window (test_cfg.crop_size)')
+    # a fixed-size Resize is (w, h)
+    city.model.test_cfg = dict(mode='whole')
+    city.test_dataloader.dataset.pipeline[1] = dict(type='Resize', scale=(640, 480),
+                                                    keep_ratio=False)
+    assert shape(city)[0] == (480, 640)
+    city.test_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile')]
+    with pytest.raises(ValueError, match='give --shape'):
+        shape(city)

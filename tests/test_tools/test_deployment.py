@@ -8,7 +8,7 @@ onnx = pytest.importorskip('onnx')
 ort = pytest.importorskip('onnxruntime')
 
 from mmacon.models import AconC, AconResNet, MetaAconC  # noqa: E402
-from tool_helpers import load_tool  # noqa: E402
+from tests.test_tools.tool_helpers import load_tool  # noqa: E402
 
 onnx_tool = load_tool('tools/deployment/pytorch2onnx.py')
 
@@ -107,3 +107,19 @@ def test_errors(tmp_path, capsys):
     assert onnx_tool.main(['--backbone-cfg', "dict(type='AconResNet', depth=18, x=open)",
                            '--output', out]) == 1
     assert 'cannot parse backbone config' in capsys.readouterr().err
+
+
+def test_dynamo_exporter_picks_its_opset(tmp_path, capfd):
+    """--exporter dynamo defaults to opset 18 (its lowest): no failed down-conversion and
+    no traceback before the file is written; asking it for 13 is refused up front."""
+    out = str(tmp_path / 'dyn.onnx')
+    rc = onnx_tool.main(['--backbone-cfg', TINY_META, '--shape', '32', '32',
+                         '--exporter', 'dynamo', '--output', out])
+    captured = capfd.readouterr()
+    assert rc == 0, captured.err
+    assert 'opset 18' in captured.out and 'within atol' in captured.out
+    assert 'Traceback' not in captured.err and 'Failed to convert' not in captured.err
+    with pytest.raises(SystemExit):
+        onnx_tool.main(['--backbone-cfg', TINY_META, '--exporter', 'dynamo', '--opset', '13'])
+    assert ('--exporter dynamo writes opset 18 or later, got --opset 13; use --exporter '
+            'torchscript for opsets 13-17') in capfd.readouterr().err

@@ -1,11 +1,12 @@
-"""tools/dist_train.sh: 2 processes on CPU (gloo) train a few iterations in sync."""
+"""tools/dist_train.sh: 2 processes on CPU (gloo) train a few iterations in sync, with
+SyncBN in the config (as every upstream mmseg config has): converted to BN on CPU."""
 import glob
 import os.path as osp
 
 import pytest
 import torch
 
-from tool_helpers import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
+from tests.test_tools.tool_helpers import SEG_CONFIG, TOOLS, free_port, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 
@@ -18,9 +19,19 @@ def test_dist_train_two_cpu_processes(tiny_cityscapes, tmp_path):
     config = tmp_path / 'dist_config.py'
     config.write_text(
         f'_base_ = {SEG_CONFIG!r}\n'
-        "custom_imports = dict(imports=['mmacon', '_param_dump_hook'], "
+        "custom_imports = dict(imports=['mmacon', 'tests.test_tools._param_dump_hook'], "
         'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='ParamDumpHook')]\n")
+        "custom_hooks = [dict(type='ParamDumpHook')]\n"
+        "sync_bn = dict(type='SyncBN', requires_grad=True)\n"
+        'model = dict(backbone=dict(norm_cfg=sync_bn), decode_head=dict(norm_cfg=sync_bn))\n')
+    from mmengine.config import Config
+
+    from mmacon.utils.model_loading import build_model
+    from mmacon.utils.runner import count_sync_bn
+    model, _ = build_model(str(config))
+    num_sync_bn = count_sync_bn(model)
+    assert num_sync_bn > 20  # the backbone's and the decode head's norms
+    assert Config.fromfile(str(config)).model.backbone.norm_cfg.type == 'SyncBN'
     options = seg_options(tiny_cityscapes, iters=3, val=False)
     proc = run(['bash', osp.join(TOOLS, 'dist_train.sh'), str(config), '2',
                 '--work-dir', work_dir, '--cfg-options'] + options,
@@ -28,6 +39,9 @@ def test_dist_train_two_cpu_processes(tiny_cityscapes, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
     assert 'Distributed launcher: pytorch' in log
+    # the environment as it is: CPU processes, not GPUs; SyncBN converted (each rank; rank 0 logs)
+    assert 'Device: cpu' in log and 'Process number: 2' in log and 'GPU number' not in log
+    assert log.count(f'converted {num_sync_bn} SyncBN layers to BN') == 1  # rank 0 logs
     # both ranks finished training
     dumps = sorted(glob.glob(osp.join(work_dir, 'params_rank*.pth')))
     assert [osp.basename(p) for p in dumps] == ['params_rank0.pth', 'params_rank1.pth']

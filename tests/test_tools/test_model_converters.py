@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmacon.models import AconResNet
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 conv_tool = load_tool('tools/model_converters/acon2mmacon.py')
 
@@ -200,7 +200,7 @@ def test_missing_and_malformed_checkpoints(tmp_path, capsys):
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'this is not a checkpoint' * 10)
     assert conv_tool.main([str(garbage), dst]) == 1
-    assert 'cannot read' in capsys.readouterr().err
+    assert 'is not a PyTorch checkpoint' in capsys.readouterr().err
 
     torch.save({'meta': {'epoch': 1}, 'optimizer': 3}, tmp_path / 'nostate.pth')
     assert conv_tool.main([str(tmp_path / 'nostate.pth'), dst]) == 1
@@ -413,3 +413,80 @@ def test_tfnet_bad_width_is_refused():
           'features.0.branch_main.2.conv_frelu.weight': torch.zeros(12, 1, 3, 3)}
     with pytest.raises(conv_tool.CheckpointError, match='widen_factor'):
         conv_tool.convert(sd)
+
+
+# ----------------------------------------------------------------------------- provenance
+def _torchvision_checkpoint(arch, path):
+    import torchvision
+    torch.manual_seed(0)
+    net = getattr(torchvision.models, arch)(weights=None).eval()
+    torch.save(net.state_dict(), path)
+    return net
+
+
+def test_torchvision_relu_resnet50_gets_its_own_convention(tmp_path, capsys):
+    """torchvision's ReLU ResNet-50 (no conv biases, no ACON tensors, with fc) is named as
+    such, converted with style='pytorch', and advised RGB / ImageNet mean-std, not the
+    official BGR 0-255; the converted backbone computes torchvision's features."""
+    src, dst = str(tmp_path / 'resnet50.pth'), str(tmp_path / 'resnet50_mmacon.pth')
+    net = _torchvision_checkpoint('resnet50', src)
+    assert conv_tool.main([src, dst]) == 0
+    out = capsys.readouterr().out
+    assert "backbone: dict(type='AconResNet', depth=50, style='pytorch', act_cfg=None)" in out
+    assert 'layout: torchvision ReLU ResNet layout (no conv biases, no ACON tensors)' in out
+    assert 'mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True' \
+        in out
+    assert 'BGR channel order' not in out and "style='caffe'" not in out
+    assert 'verified: the keys and shapes of all 318 tensors match AconResNet' in out
+    saved = torch.load(dst, weights_only=True)
+    assert saved['meta']['input_convention'] == conv_tool.TORCHVISION_INPUT
+    model = AconResNet(**{k: v for k, v in saved['meta']['backbone_cfg'].items()
+                          if k != 'type'}).eval()
+    model.load_state_dict(saved['state_dict'], strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = nn_features(net, x)
+        assert torch.allclose(model(x)[-1], ref, atol=1e-5, rtol=1e-5)
+
+
+def nn_features(net, x):
+    """torchvision ResNet up to layer4 (no pooling / fc)."""
+    for name in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1', 'layer2', 'layer3', 'layer4'):
+        x = getattr(net, name)(x)
+    return x
+
+
+def test_basic_block_resnet_has_no_bottleneck_stride_note(tmp_path, capsys):
+    src = str(tmp_path / 'resnet18.pth')
+    _torchvision_checkpoint('resnet18', src)
+    assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 0
+    out = capsys.readouterr().out
+    assert "dict(type='AconResNet', depth=18, style='pytorch', act_cfg=None)" in out
+    assert 'stride' not in out
+
+
+def test_official_layout_is_named_and_advised(tmp_path, capsys):
+    ref = randomise(AconResNet(depth=50, style='caffe', conv_bias=True,
+                               act_cfg=dict(type='AconC')))
+    src = str(tmp_path / 'res50.acon.pth')
+    official_checkpoint(ref, 50, 'AconC', src)
+    assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 0
+    out = capsys.readouterr().out
+    assert 'layout: official ACON / Meta-ACON release layout (conv biases, ACON tensors)' \
+        in out
+    assert f'input convention of these weights: {conv_tool.OFFICIAL_INPUT}' in out
+    assert "keep style='caffe'" in out
+
+
+def test_unknown_layout_gets_no_convention(tmp_path, capsys):
+    """ACON tensors without conv biases (e.g. an mmacon-trained backbone): no advice."""
+    model = AconResNet(depth=18, base_channels=8, act_cfg=dict(type='AconC'))
+    src = str(tmp_path / 'mine.pth')
+    torch.save({'state_dict': model.state_dict()}, src)
+    assert conv_tool.main([src, str(tmp_path / 'dst.pth')]) == 0
+    out = capsys.readouterr().out
+    assert 'layout: unknown ResNet layout' in out
+    assert 'input convention of these weights: unknown' in out
+    assert 'BGR' not in out and 'mean=' not in out and "style=" not in out
+    assert torch.load(str(tmp_path / 'dst.pth'), weights_only=True)['meta'][
+        'input_convention'] is None

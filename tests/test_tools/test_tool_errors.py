@@ -3,8 +3,9 @@
 import os.path as osp
 
 import pytest
+import torch
 
-from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
+from tests.test_tools.tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
 
 
 @pytest.fixture(scope='module')
@@ -83,7 +84,7 @@ def test_test_missing_checkpoint(test_tool, tmp_path):
 
 def test_test_missing_data_root(test_tool, tmp_path):
     ckpt = tmp_path / 'x.pth'
-    ckpt.write_bytes(b'')
+    torch.save({'state_dict': {'w': torch.ones(1)}}, ckpt)
     missing = str(tmp_path / 'no_data')
     args = test_tool.parse_args([SEG_CONFIG, str(ckpt), '--cfg-options',
                                  f'test_dataloader.dataset.data_root={missing}'])
@@ -100,15 +101,22 @@ def test_train_args_like_upstream(train_tool):
     assert args.resume == 'a.pth'
 
 
-def test_scope_picks_package():
-    from mmengine.config import Config
-
-    from mmacon.utils import register_scope
-    assert register_scope(Config.fromfile(DET_CONFIG)) == 'mmdet'
-    assert register_scope(Config.fromfile(SEG_CONFIG)) == 'mmseg'
-    with pytest.raises(ValueError, match='default_scope'):
-        register_scope(Config(dict(default_scope='mmpretrain')))
-
-
 def test_repo_paths():
     assert osp.isfile(osp.join(REPO, 'tools', 'dist_train.sh'))
+
+
+def test_train_amp_without_cuda(train_tool, monkeypatch, capsys):
+    """--amp on CPU: one line saying it needs CUDA, before mmengine's assertion."""
+    monkeypatch.setattr('torch.cuda.is_available', lambda: False)
+    assert train_tool.main([SEG_CONFIG, '--amp']) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('error: mixed precision (--amp, or optim_wrapper.type='
+                          'AmpOptimWrapper) needs a CUDA GPU') and '\n' not in err
+
+
+def test_test_show_dir_help_per_package(test_tool, capsys):
+    with pytest.raises(SystemExit):
+        test_tool.parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'mmseg: the images go to SHOW_DIR/vis_data/vis_image/' in text
+    assert 'mmdet: a relative SHOW_DIR is placed under WORK_DIR/TIMESTAMP/' in text

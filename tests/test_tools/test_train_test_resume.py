@@ -13,7 +13,7 @@ import shutil
 import pytest
 import torch
 
-from tool_helpers import SEG_CONFIG, TOOLS, python, run, seg_options
+from tests.test_tools.tool_helpers import SEG_CONFIG, TOOLS, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 
@@ -44,8 +44,10 @@ def test_test_tool_reports_metric(trained, tiny_cityscapes, tmp_path):
     out_dir = str(tmp_path / 'pred')
     proc = run([python(), osp.join(TOOLS, 'test.py'), SEG_CONFIG,
                 osp.join(work_dir, 'iter_2.pth'), '--work-dir', str(tmp_path / 'test'),
-                '--out', out_dir, '--cfg-options',
-                f'test_dataloader.dataset.data_root={tiny_cityscapes}'])
+                '--out', out_dir, '--show-dir', str(tmp_path / 'show'), '--cfg-options',
+                f'test_dataloader.dataset.data_root={tiny_cityscapes}',
+                # mmseg's SegVisualizationHook reads runner.iter, which builds the train loop
+                f'train_dataloader.dataset.data_root={tiny_cityscapes}'])
     log = proc.stdout + proc.stderr
     match = re.search(r'Iter\(test\) \[\d+/\d+\].*mIoU: ([\d.]+)', log)
     assert match, log[-3000:]
@@ -56,6 +58,10 @@ def test_test_tool_reports_metric(trained, tiny_cityscapes, tmp_path):
     assert results and json.load(open(results[0]))['mIoU'] == pytest.approx(miou)
     # --out: one predicted label map per val image
     assert len(glob.glob(osp.join(out_dir, '**', '*.png'), recursive=True)) == 2
+    # --show-dir (mmseg): the painted images where its help says, SHOW_DIR/vis_data/vis_image
+    assert len(glob.glob(str(tmp_path / 'show' / 'vis_data' / 'vis_image' / '*.png'))) == 2
+    # the environment as it is on CPU
+    assert 'Device: cpu' in log and 'GPU number' not in log
 
 
 def test_resume_continues_iterations(trained, tiny_cityscapes, tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 import mmdet
 import mmseg
-from tool_helpers import DET_CONFIG, SEG_CONFIG, det_options, python, run, seg_options
+from tests.test_tools.tool_helpers import DET_CONFIG, SEG_CONFIG, det_options, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 

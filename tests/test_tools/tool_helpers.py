@@ -1,6 +1,5 @@
-"""Shared paths and subprocess helpers of the tool tests (a plain module: two conftest.py
-files in one pytest process cannot both be imported as `conftest`)."""
-"""Shared fixtures for the end-to-end tool tests: tiny data sets and a runner for tools."""
+"""Shared paths and subprocess helpers of the tool tests, imported as
+``from tests.test_tools.tool_helpers import ...``."""
 import importlib.util
 import os
 import os.path as osp
@@ -11,7 +10,6 @@ import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
-HERE = osp.dirname(osp.abspath(__file__))
 SEG_CONFIG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-metaacon_tiny-cityscapes.py')
 DET_CONFIG = osp.join(REPO, 'configs', 'tiny', 'retinanet_r18-metaacon_fpn_tiny-coco.py')
 
@@ -30,7 +28,8 @@ def tool_env(**extra):
     # one thread per process: the suite runs two workers on two cores, and
     # OpenMP spinning across oversubscribed threads is many times slower
     env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERED='1')
-    env['PYTHONPATH'] = os.pathsep.join([REPO, HERE, env.get('PYTHONPATH', '')])
+    # the checkout first, so the tools import this mmacon and tests.* resolve
+    env['PYTHONPATH'] = os.pathsep.join([REPO, env.get('PYTHONPATH', '')])
     env.update(extra)
     return env
 

@@ -31,9 +31,9 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tool_utils import (CheckpointError, build_model, feature_fn,  # noqa: E402
-                        load_checkpoint_into, load_images, preprocess_cfg)
+from mmacon.utils.checkpoint import CheckpointError
+from mmacon.utils.model_loading import build_model, feature_fn, load_checkpoint_into
+from mmacon.utils.sample_inputs import load_images, preprocess_cfg
 
 
 def parse_args(argv=None):

@@ -30,12 +30,10 @@ import os
 import os.path as osp
 import sys
 
-import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from tool_utils import (CheckpointError, build_model,  # noqa: E402
-                        load_checkpoint_into, load_state_dict_file)
+from mmacon.utils.checkpoint import CheckpointError, load_state_dict_file
+from mmacon.utils.model_loading import build_model, load_checkpoint_into
 
 
 def parse_args(argv=None):

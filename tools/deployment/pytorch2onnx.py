@@ -1,7 +1,8 @@
 """Export an ACON backbone (or a model's backbone + neck features) to ONNX and check it.
 
 ACON-C and Meta-ACON export as plain ONNX ops (Mul, Sub, Sigmoid, ReduceMean, Conv,
-BatchNormalization folded into Conv / kept), opset 13 or later. With ``--verify``
+BatchNormalization folded into Conv / kept): opset 13 or later with the torchscript
+exporter (the default), 18 or later with ``--exporter dynamo``. With ``--verify``
 (the default when onnxruntime is installed) onnxruntime runs the file on the same input
 and the maximum absolute difference to PyTorch is printed and checked against
 ``--atol + --rtol * max|output|`` (1e-4 + 1e-5 * max|output|; the sample input follows
@@ -31,9 +32,16 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'analysis'))
-from tool_utils import (CheckpointError, build_model, feature_fn,  # noqa: E402
-                        load_checkpoint_into, load_images, preprocess_cfg)
+from mmacon.utils.checkpoint import CheckpointError
+from mmacon.utils.model_loading import build_model, feature_fn, load_checkpoint_into
+from mmacon.utils.sample_inputs import load_images, preprocess_cfg
+
+
+# The opset each exporter writes by default, which is also its lowest: ACON needs opset
+# 13 (ReduceMean / Sigmoid as used); torch's dynamo exporter implements opset 18 and up
+# (torch.onnx._internal.exporter._constants.TORCHLIB_OPSET) and asking it for less
+# makes it try a down-conversion that fails with a printed traceback.
+DEFAULT_OPSET = dict(torchscript=13, dynamo=18)
 
 
 class FeatureExporter(nn.Module):
@@ -62,8 +70,11 @@ def parse_args(argv=None):
     parser.add_argument('--output', default='work_dirs/model.onnx')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=2, help='batch size of the sample input')
-    parser.add_argument('--opset', type=int, default=13, help='ONNX opset (>= 13)')
-    parser.add_argument('--exporter', choices=['torchscript', 'dynamo'], default='torchscript',
+    parser.add_argument('--opset', type=int, default=None,
+                        help='ONNX opset; default 13 for the torchscript exporter, 18 for '
+                        'dynamo (its lowest: torch has no dynamo implementations below 18, '
+                        'and converting down fails)')
+    parser.add_argument('--exporter', choices=list(DEFAULT_OPSET), default='torchscript',
                         help='torch.onnx exporter (torchscript: dynamo=False, exact opset)')
     parser.add_argument('--dynamic', action='store_true',
                         help='dynamic batch, height and width axes (torchscript exporter)')
@@ -76,8 +87,14 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.config is None) == (args.backbone_cfg is None):
         parser.error('give exactly one of CONFIG or --backbone-cfg')
-    if args.opset < 13:
-        parser.error(f'--opset must be 13 or later, got {args.opset}')
+    lowest = DEFAULT_OPSET[args.exporter]
+    if args.opset is None:
+        args.opset = lowest
+    elif args.opset < lowest:
+        parser.error(f'--exporter {args.exporter} writes opset {lowest} or later, got '
+                     f'--opset {args.opset}' + (
+                         '; use --exporter torchscript for opsets 13-17'
+                         if args.exporter == 'dynamo' else ''))
     return args
 
 

@@ -8,13 +8,9 @@ the upstream on-disk formats, the data roots the ``configs/tiny`` configs use.
 """
 import argparse
 import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from mmacon.datasets import (make_tiny_ade20k, make_tiny_cityscapes,  # noqa: E402
-                             make_tiny_coco)
+from mmacon.datasets import make_tiny_ade20k, make_tiny_cityscapes, make_tiny_coco
 
 MAKERS = dict(coco=make_tiny_coco, ade20k=make_tiny_ade20k,
               cityscapes=make_tiny_cityscapes)

@@ -31,7 +31,11 @@ Examples::
     python tools/model_converters/acon2mmacon.py tfnet.0.5.pth checkpoints/tfnet.0.5_mmacon.pth
 
 The official models were trained on BGR pixels in 0-255 with no mean/std normalisation;
-see ``docs/transfer_learning.md`` for the matching ``data_preprocessor``.
+see ``docs/transfer_learning.md`` for the matching ``data_preprocessor``. The script says
+which layout it was given (:func:`describe_source`) and prints the input convention and
+notes for that layout only: a torchvision-layout ReLU ResNet (no conv biases, no ACON
+tensors) gets ``style='pytorch'`` and the RGB / ImageNet mean-std convention, a layout it
+cannot place gets no convention at all.
 """
 from __future__ import annotations
 
@@ -45,14 +49,18 @@ from typing import Callable
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from safe_checkpoint import (CheckpointError, load_state_dict_file,  # noqa: E402
-                             strip_prefixes)
+from mmacon.utils.checkpoint import CheckpointError, load_state_dict_file, strip_prefixes
 
-INPUT_CONVENTION = ('BGR channel order, pixel values in 0-255, no mean/std '
-                    'normalisation (mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False)')
-DATA_PREPROCESSOR_HINT = ("data_preprocessor=dict(mean=[0., 0., 0.], std=[1., 1., 1.], "
-                          "bgr_to_rgb=False)")
+# Input conventions, by the layout the weights come in (see describe_source).
+OFFICIAL_INPUT = ('BGR channel order, pixel values in 0-255, no mean/std normalisation '
+                  '(mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False)')
+OFFICIAL_PREPROCESSOR = ("data_preprocessor=dict(mean=[0., 0., 0.], std=[1., 1., 1.], "
+                         "bgr_to_rgb=False)")
+TORCHVISION_INPUT = ('RGB channel order, ImageNet mean/std normalisation of 0-255 pixels '
+                     '(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], '
+                     'bgr_to_rgb=True: mmdet / mmseg defaults)')
+TORCHVISION_PREPROCESSOR = ("data_preprocessor=dict(mean=[123.675, 116.28, 103.53], "
+                            "std=[58.395, 57.12, 57.375], bgr_to_rgb=True)")
 
 # Classifier heads of the official models: not part of any backbone.
 HEAD_PATTERNS = (r'^fc\.', r'^classifier\.')
@@ -144,8 +152,13 @@ def _resnet_cfg(sd: dict) -> dict:
     else:
         placement, pattern = 'paper', r'^layer\d+\.\d+\.acon[12]\.'
     act_cfg = act_cfg_of(sd, 'ResNet', pattern)
-    cfg = dict(type='AconResNet', depth=depth, style='caffe',
-               conv_bias='conv1.bias' in sd, act_cfg=act_cfg)
+    conv_bias = 'conv1.bias' in sd
+    cfg = dict(type='AconResNet', depth=depth)
+    if conv_bias:  # the official training code: stride on the 1x1 conv, biases
+        cfg.update(style='caffe', conv_bias=True)
+    elif act_cfg is None:  # torchvision / timm: stride on the 3x3 conv, no biases
+        cfg.update(style='pytorch')
+    cfg['act_cfg'] = act_cfg
     if 'conv1.weight' in sd and sd['conv1.weight'].shape[0] != 64:
         cfg['base_channels'] = int(sd['conv1.weight'].shape[0])
     if placement != 'paper':
@@ -211,6 +224,58 @@ ARCHS = OrderedDict(
     shufflenetv2=ArchRule('shufflenetv2', _shufflenet_detect, _identity, _shufflenet_cfg),
     tfnet=ArchRule('tfnet', _tfnet_detect, _identity, _tfnet_cfg),
 )
+
+
+# ----------------------------------------------------------------------------- provenance
+class Source:
+    """What the weights are, told from their tensors, and the advice that fits them."""
+
+    def __init__(self, layout: str, input_convention: str | None = None,
+                 preprocessor: str | None = None, notes: tuple = ()) -> None:
+        self.layout = layout
+        self.input_convention = input_convention  # None: cannot be told from the weights
+        self.preprocessor = preprocessor
+        self.notes = notes
+
+
+def describe_source(arch: str, state_dict: dict, backbone_cfg: dict) -> Source:
+    """Tell the official ACON / Meta-ACON release layout, a torchvision-layout ReLU ResNet
+    and anything else apart, from the (converted) tensors alone.
+
+    * ResNet with a bias on every conv: the official training code's layout (the ACON /
+      Meta-ACON release, or a ReLU model trained with it): BGR 0-255 input, stride on the
+      1x1 conv (``style='caffe'``, Bottleneck only).
+    * ResNet without conv biases and without ACON tensors: torchvision's (and timm's)
+      ReLU ResNet: RGB input with ImageNet mean/std, stride on the 3x3 conv
+      (``style='pytorch'``); mmdet's own ``ResNet`` loads it as well.
+    * Anything else (e.g. ACON tensors without conv biases): the input convention and the
+      stride placement cannot be told from the weights; no advice is given.
+    * ShuffleNetV2 / TFNet in the official module names: the official release's
+      convention (BGR 0-255).
+    """
+    if arch != 'resnet':
+        return Source(f'official {arch} layout (github.com/nmaac/acon)', OFFICIAL_INPUT,
+                      OFFICIAL_PREPROCESSOR)
+    has_acon = backbone_cfg.get('act_cfg') is not None
+    bottleneck = 'layer1.0.conv3.weight' in state_dict
+    if backbone_cfg.get('conv_bias'):
+        notes = ("the official ResNets put the stride on the first 1x1 conv: keep "
+                 "style='caffe' in your config", ) if bottleneck else ()
+        layout = ('official ACON / Meta-ACON release layout (conv biases, ACON tensors)'
+                  if has_acon else 'official ACON training-code layout, plain ReLU (conv '
+                  'biases, no ACON tensors)')
+        return Source(layout, OFFICIAL_INPUT, OFFICIAL_PREPROCESSOR, notes)
+    if not has_acon:
+        notes = ("a plain ReLU ResNet: with act_cfg=None AconResNet is mmdet's / mmseg's "
+                 "ResNet, so type='ResNet' loads these weights as well", )
+        if bottleneck:
+            notes += ("torchvision puts the stride on the 3x3 conv: style='pytorch'", )
+        return Source('torchvision ReLU ResNet layout (no conv biases, no ACON tensors)',
+                      TORCHVISION_INPUT, TORCHVISION_PREPROCESSOR, notes)
+    return Source('unknown ResNet layout (ACON tensors but no conv biases: not the '
+                  'official release)', None, None,
+                  ('the input convention and the stride placement (style) cannot be told '
+                   'from the weights: use those the model was trained with', ))
 
 
 # ----------------------------------------------------------------------------- conversion
@@ -306,10 +371,10 @@ def main(argv=None) -> int:
     if info['renamed']:
         print(f'renamed {len(info["renamed"])} keys, e.g. {info["renamed"][:3]}')
     print(f'backbone: {format_cfg(cfg)}')
-
-    if info['arch'] == 'resnet' and cfg.get('style') == 'caffe':
-        print("note: the official ResNets put the stride on the first 1x1 conv: keep "
-              "style='caffe' in your config")
+    source = describe_source(info['arch'], converted, cfg)
+    print(f'layout: {source.layout}')
+    for note in source.notes:
+        print(f'note: {note}')
     try:
         report = verify(converted, cfg)
     except Exception as err:  # noqa: BLE001 - the backbone could not be built
@@ -332,18 +397,22 @@ def main(argv=None) -> int:
             print('error: keys do not match; nothing written', file=sys.stderr)
             return 1
         if not bad:
-            print(f'verified: all {len(converted)} tensors match {cfg["type"]} '
-                  f'(no missing, unexpected or mis-shaped keys)')
+            print(f'verified: the keys and shapes of all {len(converted)} tensors match '
+                  f'{cfg["type"]} (no missing, unexpected or mis-shaped keys)')
 
     out = OrderedDict((args.prefix + k, v) for k, v in converted.items())
     meta = dict(converted_from=osp.basename(args.src), converter='acon2mmacon',
-                arch=info['arch'], backbone_cfg=cfg, input_convention=INPUT_CONVENTION)
+                arch=info['arch'], backbone_cfg=cfg, layout=source.layout,
+                input_convention=source.input_convention)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(dict(state_dict=out, meta=meta), args.dst)
     print(f'saved {len(out)} tensors to {args.dst}')
-    print(f'input convention of these weights: {INPUT_CONVENTION}')
-    print(f'  in an mmdet / mmseg config: {DATA_PREPROCESSOR_HINT}')
-    print(f"  and backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint='{args.dst}'))")
+    if source.input_convention is None:
+        print('input convention of these weights: unknown (not told by the tensors)')
+    else:
+        print(f'input convention of these weights: {source.input_convention}')
+        print(f'  in an mmdet / mmseg config: {source.preprocessor}')
+    print(f"  backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint='{args.dst}'))")
     return 0
 
 

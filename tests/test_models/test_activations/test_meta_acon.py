@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 
 from mmacon.models.activations import MetaAconC
 from mmacon.models.activations.meta_acon import fit_num_groups
-from test_acon import numpy_acon_c
+from tests.test_models.test_activations.test_acon import numpy_acon_c
 
 
 def sigmoid(z):

@@ -1,7 +1,7 @@
 """tools/analysis/backbone_table.py: measures what the docs table shows."""
 from pathlib import Path
 
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,31 +1,24 @@
-"""Helpers for ``tools/train.py`` / ``tools/test.py``: registry scope and path checks."""
+"""Checks ``tools/train.py`` and ``tools/test.py`` run on a config before building a Runner.
+
+Each fails up front with one error naming the file or config key, where mmengine would
+fail later (or with a bare ``KeyError`` / ``EOFError`` / torch's unsafe-load advice):
+local checkpoints (``load_from``, ``--resume``, ``init_cfg=dict(type='Pretrained')``, the
+test checkpoint) through :func:`mmacon.utils.checkpoint.check_checkpoint_file`, data
+paths, and ``--amp`` without CUDA.
+"""
 from __future__ import annotations
 
 import os.path as osp
 from typing import Iterator, List, Optional
 
+import torch
 from mmengine.config import Config
 
-SCOPES = ('mmdet', 'mmseg')
+from .checkpoint import check_checkpoint_file
+
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://',
                     'torchvision://', 'modelzoo://', 'mmcls://', 'mmpretrain://',
                     'pavi://')
-
-
-def register_scope(cfg: Config) -> str:
-    """Register every module of the package named by ``cfg.default_scope``.
-
-    Returns the scope (``'mmdet'`` or ``'mmseg'``).
-    """
-    scope = cfg.get('default_scope')
-    if scope == 'mmdet':
-        from mmdet.utils import register_all_modules
-    elif scope == 'mmseg':
-        from mmseg.utils import register_all_modules
-    else:
-        raise ValueError(f'config default_scope must be one of {SCOPES}, got {scope!r}')
-    register_all_modules(init_default_scope=False)
-    return scope
 
 
 def is_remote(path: str) -> bool:
@@ -33,11 +26,36 @@ def is_remote(path: str) -> bool:
 
 
 def check_checkpoint(path: Optional[str], what: str = 'checkpoint') -> None:
-    """Raise ``FileNotFoundError`` naming ``path`` when a local checkpoint is missing."""
+    """Refuse a local checkpoint that is missing (``CheckpointNotFoundError``, also a
+    ``FileNotFoundError``), empty, truncated, not a PyTorch file or carrying pickled code
+    (``CheckpointError``), naming ``path``; remote URLs are left to mmengine."""
     if path is None or is_remote(path):
         return
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {osp.abspath(path)}')
+    check_checkpoint_file(path, what)
+
+
+def check_resume(cfg: Config) -> None:
+    """Check the checkpoint ``Runner.resume`` will load: ``cfg.load_from``, or with
+    ``resume=True`` and no ``load_from`` the one ``work_dir/last_checkpoint`` names."""
+    if not cfg.get('resume'):
+        return
+    if cfg.get('load_from'):
+        check_checkpoint(cfg.load_from, 'resume checkpoint')
+        return
+    from mmengine.runner import find_latest_checkpoint
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest:
+        check_checkpoint(latest, f'resume checkpoint (from {cfg.work_dir}/last_checkpoint)')
+
+
+def check_amp(cfg: Config) -> None:
+    """``AmpOptimWrapper`` needs CUDA: say so up front instead of mmengine's assertion."""
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        raise RuntimeError(
+            'mixed precision (--amp, or optim_wrapper.type=AmpOptimWrapper) needs a CUDA '
+            "GPU: mmengine's AmpOptimWrapper does not train on CPU. Drop --amp (or set "
+            "--cfg-options optim_wrapper.type=OptimWrapper) to train in float32 on CPU")
 
 
 def _pretrained(node, where: str) -> Iterator[tuple[str, str]]:
@@ -58,15 +76,20 @@ def _pretrained(node, where: str) -> Iterator[tuple[str, str]]:
 
 
 def check_pretrained(cfg: Config) -> None:
-    """Raise ``FileNotFoundError`` before training when a local pretrained checkpoint in
-    ``cfg.model`` is missing (mmengine would only fail at ``init_weights``)."""
+    """Check every local ``init_cfg=dict(type='Pretrained')`` checkpoint in ``cfg.model``
+    before training (mmengine would only fail at ``init_weights``): a missing one is a
+    ``FileNotFoundError`` naming the config key and the converter, a bad one a
+    ``CheckpointError``."""
     for key, path in _pretrained(cfg.get('model'), 'model'):
-        if not is_remote(path) and not osp.isfile(path):
+        if is_remote(path):
+            continue
+        if not osp.isfile(path):
             raise FileNotFoundError(
                 f'pretrained checkpoint not found: {osp.abspath(path)} ({key}). Convert the '
                 'official ACON release with tools/model_converters/acon2mmacon.py (see '
                 "docs/transfer_learning.md), or train from scratch with "
                 "--cfg-options model.backbone.init_cfg=None")
+        check_checkpoint_file(path, f'pretrained checkpoint ({key})')
 
 
 def _datasets(cfg) -> Iterator[dict]:

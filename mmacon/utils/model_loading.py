@@ -1,4 +1,4 @@
-"""Model building and input handling shared by the mmacon analysis / deployment tools.
+"""Build the model an analysis / deployment tool measures, and load weights into it.
 
 Two ways to name a model:
 
@@ -6,27 +6,17 @@ Two ways to name a model:
 - ``--backbone-cfg "dict(type='AconResNet', depth=50, act_cfg=dict(type='MetaAconC'))"``:
   a bare backbone, no detector needed.
 
-Checkpoints are loaded with ``weights_only=True`` (``safe_checkpoint``); a whole-model
+Checkpoints are loaded with ``weights_only=True`` (:mod:`mmacon.utils.checkpoint`); a whole-model
 checkpoint (keys ``backbone.*``) and a backbone checkpoint (e.g. one written by
 ``acon2mmacon.py``) both work in either mode.
 """
 from __future__ import annotations
 
 import ast
-import os.path as osp
-import sys
 
-import numpy as np
-import torch
 from torch import nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'model_converters'))
-from safe_checkpoint import (CheckpointError, load_into,  # noqa: E402,F401
-                             load_state_dict_file, select_prefix)
-
-# The official ACON checkpoints: BGR, 0-255, no normalisation.
-OFFICIAL_MEAN = (0., 0., 0.)
-OFFICIAL_STD = (1., 1., 1.)
+from .checkpoint import load_into, load_state_dict_file, select_prefix
 
 
 def parse_cfg_literal(text: str) -> dict:
@@ -81,12 +71,12 @@ def build_model(config: str | None = None, backbone_cfg: str | dict | None = Non
     return MODELS.build(model_cfg), cfg
 
 
-def load_checkpoint_into(model: nn.Module, checkpoint: str, verbose: bool = True) -> str:
+def load_checkpoint_into(model: nn.Module, checkpoint: str) -> str:
     """Load a whole-model or backbone checkpoint; returns what it was loaded into.
 
     Raises CheckpointError naming missing / unexpected / mis-shaped keys.
     """
-    state_dict = load_state_dict_file(checkpoint, verbose=verbose)
+    state_dict = load_state_dict_file(checkpoint)
     own = model.state_dict()
     has_backbone = hasattr(model, 'backbone') and isinstance(model.backbone, nn.Module)
     if any(k in own for k in state_dict):
@@ -108,43 +98,3 @@ def feature_fn(model: nn.Module):
     if hasattr(model, 'extract_feat'):
         return model.extract_feat
     return model
-
-
-def preprocess_cfg(cfg) -> tuple[tuple, tuple, bool]:
-    """(mean, std, bgr_to_rgb) from a config's data_preprocessor, else the official ones."""
-    dp = None if cfg is None else cfg.model.get('data_preprocessor', None)
-    if not dp:
-        return OFFICIAL_MEAN, OFFICIAL_STD, False
-    return (tuple(dp.get('mean') or OFFICIAL_MEAN), tuple(dp.get('std') or OFFICIAL_STD),
-            bool(dp.get('bgr_to_rgb', dp.get('to_rgb', False))))
-
-
-def load_images(paths: list[str] | None, num_random: int, shape: tuple[int, int],
-                mean, std, bgr_to_rgb: bool, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
-    """Read (BGR, 0-255) images resized to ``shape`` (H, W), or make random ones; normalise."""
-    imgs, names = [], []
-    h, w = shape
-    if paths:
-        import mmcv
-        for path in paths:
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'image not found: {path}')
-            img = mmcv.imread(path)  # BGR uint8
-            if img is None:
-                raise ValueError(f'cannot read image {path}')
-            imgs.append(mmcv.imresize(img, (w, h)).astype(np.float32))
-            names.append(osp.basename(path))
-    else:
-        rng = np.random.default_rng(seed)
-        for i in range(num_random):
-            # Smooth random images (a low-resolution noise upsampled), not pure noise.
-            low = rng.uniform(0, 255, size=(max(h // 8, 1), max(w // 8, 1), 3))
-            img = np.kron(low, np.ones((8, 8, 1)))[:h, :w]
-            img = np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), 'edge')
-            imgs.append(img.astype(np.float32))
-            names.append(f'random{i}')
-    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
-    if bgr_to_rgb:
-        x = x.flip(1)
-    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-    return x, names

@@ -126,3 +126,73 @@ def test_history_buffer_getattr():
                       (HistoryBuffer(), 'min'), (HistoryBuffer, 'no_such')):
         with pytest.raises(pickle.UnpicklingError):
             history_buffer_getattr(obj, name)
+
+
+# ----------------------------------------------------------------------------- checks
+from mmacon.utils.checkpoint import (CheckpointError, CheckpointNotFoundError,  # noqa: E402
+                                     check_checkpoint_file, load_checkpoint_file,
+                                     load_state_dict_file, strip_prefixes, unwrap_state_dict)
+
+
+def test_check_accepts_zip_legacy_and_training_checkpoints(tmp_path):
+    zip_path = _save({'state_dict': {'w': torch.ones(2)}}, tmp_path, 'zip.pth')
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'w': torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    run = _save(dict(state_dict={'w': torch.ones(2)}, message_hub=_message_hub_state()),
+                tmp_path, 'run.pth')
+    for path in (zip_path, legacy, run):
+        assert check_checkpoint_file(path) == str(path)
+    assert torch.equal(load_checkpoint_file(legacy)['w'], torch.ones(2))
+
+
+@pytest.mark.parametrize('fmt', ['zip', 'legacy'])
+def test_check_names_pickled_code_without_running_it(tmp_path, fmt):
+    marker = tmp_path / 'ran'
+
+    class Touch:
+        def __reduce__(self):
+            import os
+            return os.system, (f'touch {marker}', )
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'w': torch.ones(1), 'x': Touch()}, path,
+               _use_new_zipfile_serialization=fmt == 'zip')
+    with pytest.raises(CheckpointError) as err:
+        check_checkpoint_file(path, 'load_from checkpoint')
+    assert str(err.value).startswith(f'refusing to load load_from checkpoint {path}: it '
+                                     'pickles posix.system')
+    assert 'weights_only=False' not in str(err.value)
+    with pytest.raises(CheckpointError, match='pickles posix.system'):
+        load_checkpoint_file(path)
+    assert not marker.exists()
+
+
+def test_check_faults(tmp_path):
+    with pytest.raises(CheckpointNotFoundError, match='checkpoint not found: '):
+        check_checkpoint_file(tmp_path / 'none.pth')
+    assert issubclass(CheckpointNotFoundError, FileNotFoundError)
+    with pytest.raises(CheckpointError, match='is a directory'):
+        check_checkpoint_file(tmp_path)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / 'other.zip', 'w') as z:
+        z.writestr('readme.txt', 'hi')
+    with pytest.raises(CheckpointError, match='is a zip archive but not a readable '
+                       'torch.save checkpoint'):
+        check_checkpoint_file(tmp_path / 'other.zip')
+    with open(tmp_path / 'plain.pkl', 'wb') as f:
+        pickle.dump({'a': 1}, f, protocol=2)
+    with pytest.raises(CheckpointError, match='is a pickle but not a PyTorch checkpoint'):
+        check_checkpoint_file(tmp_path / 'plain.pkl')
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), tmp_path / 'ts.pt')
+    with pytest.raises(CheckpointError, match='torchscript'):
+        check_checkpoint_file(tmp_path / 'ts.pt')
+
+
+def test_state_dict_helpers(tmp_path):
+    sd = {'module.module.a': torch.ones(1), 'b': torch.zeros(1)}
+    assert list(strip_prefixes(sd)) == ['a', 'b']
+    assert list(unwrap_state_dict({'model': {'state_dict': sd}})) == list(sd)
+    with pytest.raises(CheckpointError, match=r'under state_dict\): 1 entries are not tensors'):
+        unwrap_state_dict({'state_dict': {'a': torch.ones(1), 'n': 3}})
+    path = _save({'state_dict': sd}, tmp_path)
+    assert list(load_state_dict_file(path)) == ['a', 'b']

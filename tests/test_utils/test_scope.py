@@ -1,0 +1,16 @@
+"""register_scope: the package a config trains with, from its default_scope."""
+import pytest
+from mmengine.config import Config
+
+from mmacon.utils.scope import register_scope
+
+
+def test_scope_picks_package():
+    assert register_scope(Config(dict(default_scope='mmdet'))) == 'mmdet'
+    assert register_scope(Config(dict(default_scope='mmseg'))) == 'mmseg'
+    from mmdet.registry import MODELS as DET
+    from mmseg.registry import MODELS as SEG
+    assert DET.get('RetinaNet') is not None and SEG.get('EncoderDecoder') is not None
+    with pytest.raises(ValueError, match=r"default_scope must be one of \('mmdet', 'mmseg'\), "
+                       "got 'mmpretrain'"):
+        register_scope(Config(dict(default_scope='mmpretrain')))
