@@ -1,5 +1,5 @@
 """acon_parameters: ACON's own parameters by module type, not by name."""
-from test_optim_constructor import ACON_NAME, WithAcon
+from tests.test_engine.test_optim_constructor import ACON_NAME, WithAcon
 
 from mmacon.engine import acon_parameters
 

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmacon.engine import AconDecayCheckHook, add_decay_check, decayed_acon_parameters
-from tool_helpers import load_tool
+from tests.test_tools.tool_helpers import load_tool
 
 USER_CONFIG = """
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
