@@ -13,8 +13,8 @@ import time
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmacon.datasets import (make_tiny_ade20k, make_tiny_cityscapes,  # noqa: E402
-                             make_tiny_coco)
+from mmacon.tiny_data import (make_tiny_ade20k, make_tiny_cityscapes,  # noqa: E402
+                              make_tiny_coco)
 
 MAKERS = dict(coco=make_tiny_coco, ade20k=make_tiny_ade20k,
               cityscapes=make_tiny_cityscapes)
