@@ -314,3 +314,16 @@ def test_acon_config_differs_from_relu_baseline_only_in_activation(rel):
         # official ACON checkpoints are backbone-only, ours whole classifiers
         _drop(cfg, 'model', 'backbone', 'init_cfg', 'prefix')
     assert acon == relu
+
+
+def test_tfnet_config_pairs_with_the_shufflenetv2_relu_baseline():
+    """TFNet has no ReLU version: its baseline is ShuffleNetV2 1.5x ReLU (similar FLOPs),
+    the same detector, input and schedule with another backbone and FPN inputs."""
+    tfnet = load('retinanet/retinanet_tfnet-1.5x_fpn_1x_coco.py').to_dict()
+    relu = load('retinanet/retinanet_shufflenetv2-1.5x-relu_fpn_1x_coco.py').to_dict()
+    assert tfnet['model']['backbone']['type'] == 'TFNet'
+    assert relu['model']['backbone']['type'] == 'AconShuffleNetV2'
+    for cfg in (tfnet, relu):
+        _drop(cfg, 'model', 'backbone')
+        _drop(cfg, 'model', 'neck', 'in_channels')
+    assert tfnet == relu
