@@ -18,9 +18,8 @@ ITERS = 3
 
 def _train(root, work_dir, seed):
     """tools/train.py in this process (its imports are already paid for); the log text."""
-    options = [f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
-               f'default_hooks.checkpoint.interval={ITERS}', f'param_scheduler.0.end={ITERS}',
-               'train_dataloader.batch_size=4', f'randomness.seed={seed}',
+    # the run length is one option: LR decay, checkpoint and validation follow it
+    options = [f'train_cfg.max_iters={ITERS}', 'train_dataloader.batch_size=4', f'randomness.seed={seed}',
                f'train_dataloader.dataset.data_root={root}',
                f'val_dataloader.dataset.data_root={root}']
     train = load_tool('tools/train.py')
