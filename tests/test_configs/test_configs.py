@@ -121,7 +121,7 @@ def _is_pretrained(init_cfg) -> bool:
 
 def _scope(cfg: Config) -> str:
     scope = cfg.get('default_scope')
-    assert scope in ('mmdet', 'mmseg'), f'unexpected default_scope {scope!r}'
+    assert scope in ('mmdet', 'mmseg', 'mmpretrain'), f'unexpected default_scope {scope!r}'
     return scope
 
 
@@ -135,6 +135,10 @@ def build_model(rel: str):
         # upstream pads every input to the training crop (e.g. 512x1024): keep it tiny
         model_cfg['data_preprocessor']['size'] = (IMG, IMG)
         from mmseg.registry import MODELS
+    elif scope == 'mmpretrain':
+        # the Runner fills the classifier's preprocessor from the top-level key
+        model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        from mmpretrain.registry import MODELS
     else:
         from mmdet.registry import MODELS
     torch.manual_seed(0)
@@ -174,6 +178,14 @@ def _seg_batch(model, n: int = 2):
     return samples
 
 
+def _cls_batch(model, n: int = 2):
+    from mmpretrain.structures import DataSample
+    return [DataSample().set_gt_label(i) for i in range(n)]
+
+
+BATCHES = dict(mmdet=_det_batch, mmseg=_seg_batch, mmpretrain=_cls_batch)
+
+
 def _weight_decays(model, optim_wrapper_cfg) -> dict:
     """{parameter name: weight_decay of its group} as the config's optimizer sets it."""
     from mmengine.optim import build_optim_wrapper
@@ -184,7 +196,11 @@ def _weight_decays(model, optim_wrapper_cfg) -> dict:
 
 
 def _acon_sibling(rel: str) -> str | None:
-    return ACON_TAG.sub('-relu', rel, count=1) if ACON_TAG.search(rel) else None
+    """The ReLU baseline's name (``-relu6`` where the plain network has ReLU6)."""
+    if not ACON_TAG.search(rel):
+        return None
+    names = [ACON_TAG.sub(tag, rel, count=1) for tag in ('-relu', '-relu6')]
+    return next((name for name in names if name in CONFIGS), names[0])
 
 
 def _drop(d: dict, *path: str) -> None:
@@ -214,7 +230,7 @@ def test_config_loads_with_custom_imports(rel):
 def test_model_builds_and_runs_one_loss_forward(rel):
     cfg, model = build_model(rel)
     model.train()
-    samples = (_seg_batch if _scope(cfg) == 'mmseg' else _det_batch)(model)
+    samples = BATCHES[_scope(cfg)](model)
     inputs = [torch.randint(0, 256, (3, IMG, IMG), dtype=torch.uint8) for _ in samples]
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
     losses = model(**data, mode='loss')
@@ -301,7 +317,22 @@ def test_acon_config_differs_from_relu_baseline_only_in_activation(rel):
     for cfg in (acon, relu):
         _drop(cfg, 'model', 'backbone', 'act_cfg')
         _drop(cfg, 'model', 'backbone', 'init_cfg', 'checkpoint')
+        # official ACON checkpoints are backbone-only, ours whole classifiers
+        _drop(cfg, 'model', 'backbone', 'init_cfg', 'prefix')
     assert acon == relu
+
+
+def test_tfnet_config_pairs_with_the_shufflenetv2_relu_baseline():
+    """TFNet has no ReLU version: its baseline is ShuffleNetV2 1.5x ReLU (similar FLOPs),
+    the same detector, input and schedule with another backbone and FPN inputs."""
+    tfnet = load('retinanet/retinanet_tfnet-1.5x_fpn_1x_coco.py').to_dict()
+    relu = load('retinanet/retinanet_shufflenetv2-1.5x-relu_fpn_1x_coco.py').to_dict()
+    assert tfnet['model']['backbone']['type'] == 'TFNet'
+    assert relu['model']['backbone']['type'] == 'AconShuffleNetV2'
+    for cfg in (tfnet, relu):
+        _drop(cfg, 'model', 'backbone')
+        _drop(cfg, 'model', 'neck', 'in_channels')
+    assert tfnet == relu
 
 
 # ---- configs/tiny: each is its full config plus small overrides ----------------------
@@ -315,6 +346,8 @@ TINY_FULL = {
         'pspnet/pspnet_r50-d8-relu_4xb2-80k_cityscapes-512x1024.py',
     'tiny/pspnet_r18-d8-relu_tiny-ade20k.py':
         'pspnet/pspnet_r50-d8-relu_4xb4-80k_ade20k-512x512.py',
+    'tiny/resnet18-w32-relu_tiny-imagenet.py':
+        'imagenet/resnet18-relu_8xb32-linear-600k_in1k.py',
 }
 # top-level keys a tiny config may add to its full config's
 TINY_NEW_KEYS = {'randomness', 'metainfo'}
@@ -339,7 +372,7 @@ def _all_keys(node, path=''):
 
 def test_tiny_configs_found():
     assert sorted(TINY_FULL) == sorted(c for c in TINY if not _acon_sibling(c))
-    assert len(TINY) == 8
+    assert len(TINY) == 11
     for rel in TINY:
         assert _full_of(rel) in CONFIGS, rel
 
@@ -389,12 +422,12 @@ def test_tiny_max_iters_from_the_command_line_sets_the_run(rel):
     assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 20
     # iteration-based: an infinite sampler, so mmengine never restarts the loader (2 s)
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler', rel
-    warmup, decay = cfg.param_scheduler
-    for sched in (warmup, decay):
+    *warmups, decay = cfg.param_scheduler  # tiny ImageNet: the official linear decay only
+    for sched in (*warmups, decay):
         assert sched.by_epoch is False and sched.begin == 0, f'{rel}: {sched}'
     # no `end`: mmengine's runner ends the decay at the loop's max_iters
-    assert 'end' not in decay and decay.type == 'PolyLR', f'{rel}: {decay}'
-    assert warmup.type == 'LinearLR' and warmup.end < default_iters
+    assert 'end' not in decay and decay.type in ('PolyLR', 'LinearLR'), f'{rel}: {decay}'
+    assert all(w.type == 'LinearLR' and w.end < default_iters for w in warmups), rel
     # checkpoint and validation at the last iteration whatever max_iters
     ckpt = cfg.default_hooks.checkpoint
     assert ckpt.by_epoch is False and ckpt.get('save_last', True) is True, rel

@@ -8,9 +8,13 @@ from mmacon.utils.scope import register_scope
 def test_scope_picks_package():
     assert register_scope(Config(dict(default_scope='mmdet'))) == 'mmdet'
     assert register_scope(Config(dict(default_scope='mmseg'))) == 'mmseg'
+    # the ImageNet pretraining configs (configs/imagenet)
+    assert register_scope(Config(dict(default_scope='mmpretrain'))) == 'mmpretrain'
     from mmdet.registry import MODELS as DET
+    from mmpretrain.registry import MODELS as CLS
     from mmseg.registry import MODELS as SEG
     assert DET.get('RetinaNet') is not None and SEG.get('EncoderDecoder') is not None
-    with pytest.raises(ValueError, match=r"default_scope must be one of \('mmdet', 'mmseg'\), "
-                       "got 'mmpretrain'"):
-        register_scope(Config(dict(default_scope='mmpretrain')))
+    assert CLS.get('ImageClassifier') is not None
+    with pytest.raises(ValueError, match=r"default_scope must be one of \('mmdet', 'mmseg', "
+                       r"'mmpretrain'\), got 'mmocr'"):
+        register_scope(Config(dict(default_scope='mmocr')))

@@ -206,7 +206,7 @@ def test_epoch_whose_last_batch_holds_one_image_trains_through(tmp_path, restore
     """mmengine Runner, EpochBasedTrainLoop, 3 images in batches of 2: the last holds one."""
     from mmengine.runner import Runner
 
-    from mmacon.datasets import make_tiny_ade20k
+    from mmacon.tiny_data import make_tiny_ade20k
 
     torch.set_num_threads(1)
     root = str(tmp_path / 'ade')
