@@ -57,7 +57,10 @@ def build_model(config: str | None = None, backbone_cfg: str | dict | None = Non
     if backbone_cfg is not None:
         if isinstance(backbone_cfg, str):
             backbone_cfg = parse_cfg_literal(backbone_cfg)
-        return MODELS.build(dict(backbone_cfg)), None
+        # The root registry's class, whatever default scope an earlier caller left set
+        # (under scope 'mmdet' the bare name would resolve to mmdet's AconResNet).
+        scope = backbone_cfg.get('_scope_', 'mmengine')
+        return MODELS.build(dict(backbone_cfg, _scope_=scope)), None
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     cfg = Config.fromfile(config)

@@ -19,7 +19,7 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
-from test_configs import CONFIGS, _scope, cpu_cfg, load
+from tests.test_configs.test_configs import CONFIGS, _scope, cpu_cfg, load
 
 IMAGENET = [c for c in CONFIGS if c.startswith('imagenet/') or c.endswith('_tiny-imagenet.py')]
 DOWNSTREAM = [c for c in CONFIGS if c not in IMAGENET]

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
-from test_configs import CONFIGS, cpu_cfg, load
+from tests.test_configs.test_configs import CONFIGS, cpu_cfg, load
 
 OFFICIAL = [c for c in CONFIGS if c.startswith('imagenet/') and '-linear-' in c]
 STANDARD = [c for c in CONFIGS if c.startswith('imagenet/') and '-linear-' not in c]

@@ -6,8 +6,8 @@ import os.path as osp
 import pytest
 import yaml
 
-from test_configs import CONFIG_ROOT, CONFIGS, load
-from test_imagenet_checkpoints import pretraining_config
+from tests.test_configs.test_configs import CONFIG_ROOT, CONFIGS, load
+from tests.test_configs.test_imagenet_checkpoints import pretraining_config
 
 REPO = CONFIG_ROOT.parent
 FOLDERS = sorted({c.split('/')[0] for c in CONFIGS})

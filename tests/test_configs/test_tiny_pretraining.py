@@ -7,8 +7,8 @@ import re
 import pytest
 import torch
 
-from test_imagenet_checkpoints import assert_loaded, build_downstream_backbone
-from tool_helpers import REPO, load_tool
+from tests.test_configs.test_imagenet_checkpoints import assert_loaded, build_downstream_backbone
+from tests.test_tools.tool_helpers import REPO, load_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 

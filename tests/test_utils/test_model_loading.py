@@ -44,3 +44,11 @@ def test_load_checkpoint_into_backbone_and_whole_model(tmp_path):
     with pytest.raises(CheckpointError, match=r'does not fit the model:\n  missing \(\d+\): '
                        r'.*fc1'):
         load_checkpoint_into(meta, str(plain))
+
+
+def test_backbone_mode_ignores_a_default_scope_left_set():
+    """--backbone-cfg builds the root-registry class even after mmdet's scope was entered."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model, _ = build_model(backbone_cfg=TINY)
+    assert type(model) is AconResNet
