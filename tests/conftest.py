@@ -1,8 +1,8 @@
 import os
 import sys
 
-# Test modules import helpers from their siblings (e.g. ``from test_acon import ...``),
-# and any test may use tests/test_tools/tool_helpers.py (``load_tool``, paths).
+# Any test may use tests/test_tools/tool_helpers.py (``load_tool``, paths). Other shared
+# helpers are imported as modules of the ``tests`` package (e.g. ``tests.test_ops.helpers``).
 HERE = os.path.dirname(__file__)
-for sub in ('test_models/test_activations', 'test_tools'):
+for sub in ('test_tools',):
     sys.path.insert(0, os.path.join(HERE, sub))

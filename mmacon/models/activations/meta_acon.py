@@ -22,10 +22,10 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmacon.ops import acon_c, check_impl
+
 from ._checks import check_channels_arg, check_input
 from .acon import _channel_param, check_init, init_slopes
-from .functional import acon_c
-from .fused import check_impl
 from .spatial_mean import spatial_mean
 
 GENERATOR_MODES = ('channel', 'layer', 'pixel')
@@ -70,8 +70,8 @@ class MetaAconC(nn.Module):
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
-            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'`` or
-            ``'compiled'``; beta's gradient flows into the generator with every impl.
+            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'``,
+            ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with every impl.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 

@@ -4,7 +4,10 @@ import pytest
 import torch
 
 from mmacon.models.activations import MetaAconC
-from test_acon import numpy_acon_c
+from tests.test_models.test_activations.test_acon import numpy_acon_c
+
+# every test here runs once per ACON-C implementation (conftest.py)
+pytestmark = pytest.mark.usefixtures('acon_impl')
 
 
 def sigmoid(z):
