@@ -7,15 +7,23 @@ need_beta) -> (gx, gp1, gp2, gbeta)``.
 """
 from __future__ import annotations
 
+import importlib.util
 from types import SimpleNamespace
 
 from . import compiled_acon, cpu_acon, eager_acon
 
-try:
-    from . import triton_acon
-except ImportError as e:  # the Triton kernels' module failed to import
-    _why = f'mmacon.ops.triton_acon failed to import ({e})'
-    triton_acon = SimpleNamespace(available=lambda: _why, supports=lambda *a: _why)
+
+def _unavailable(why: str) -> SimpleNamespace:
+    return SimpleNamespace(available=lambda: why, supports=lambda *a: why)
+
+
+if importlib.util.find_spec(f'{__package__}.triton_acon') is None:
+    triton_acon = _unavailable('mmacon/ops/triton_acon.py is not part of this install')
+else:
+    try:
+        from . import triton_acon  # its available() says what is missing (CUDA, Triton)
+    except ImportError as e:
+        triton_acon = _unavailable(f'mmacon.ops.triton_acon failed to import: {e}')
 
 
 
