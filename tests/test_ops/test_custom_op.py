@@ -6,7 +6,7 @@ from functorch.compile import make_boxed_func
 from torch._dynamo.backends.common import aot_autograd
 
 from mmacon.models.activations import AconC, MetaAconC
-from mmacon.ops import acon_c
+from mmacon.ops import BACKENDS, acon_c
 from tests.test_ops.helpers import BETA_SHAPES, inputs, saved_bytes
 
 
@@ -44,7 +44,8 @@ def _targets(graph):
 @pytest.mark.parametrize('kind', ['channel', 'pixel'])
 def test_opcheck(kind):
     x, p1, p2, beta = inputs(BETA_SHAPES[kind])
-    for impl in ('auto', 'eager'):
+    impls = ('auto', 'eager') + (('triton',) if BACKENDS['triton'].available() is None else ())
+    for impl in impls:
         torch.library.opcheck(torch.ops.mmacon.acon_c.default, (x, p1, p2, beta, impl))
 
 

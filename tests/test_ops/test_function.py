@@ -8,14 +8,17 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from mmacon.models.activations import AconC, MetaAconC, acon_c_reference
-from mmacon.ops import AconCFunction, acon_c
+from mmacon.ops import BACKENDS, AconCFunction, acon_c
 from tests.test_ops.helpers import (BETA_SHAPES, C, H, N, W, inputs, saved_bytes,
                                     value_and_grads)
 
 FUNCTION_IMPLS = ('eager', 'cpp')
+# the Triton kernels run in Triton's interpreter where CUDA is absent (tests/conftest.py)
+TRITON = pytest.param('triton', marks=pytest.mark.skipif(
+    BACKENDS['triton'].available() is not None, reason=str(BACKENDS['triton'].available())))
 
 
-@pytest.mark.parametrize('impl', FUNCTION_IMPLS)
+@pytest.mark.parametrize('impl', FUNCTION_IMPLS + (TRITON,))
 @pytest.mark.parametrize('beta_kind', list(BETA_SHAPES))
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_function_matches_formula_float64(impl, beta_kind, channels_last):
@@ -28,7 +31,7 @@ def test_function_matches_formula_float64(impl, beta_kind, channels_last):
         torch.testing.assert_close(g, e, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize('impl', FUNCTION_IMPLS)
+@pytest.mark.parametrize('impl', FUNCTION_IMPLS + (TRITON,))
 @pytest.mark.parametrize('beta_kind', list(BETA_SHAPES))
 def test_function_float32_close(impl, beta_kind):
     ts = inputs(BETA_SHAPES[beta_kind], dtype=torch.float32, seed=1)
@@ -53,7 +56,7 @@ def test_gradcheck(impl, beta_kind):
     assert torch.autograd.gradcheck(lambda *a: AconCFunction.apply(*a, impl), (x, p1, p2, beta))
 
 
-@pytest.mark.parametrize('impl', FUNCTION_IMPLS)
+@pytest.mark.parametrize('impl', FUNCTION_IMPLS + (TRITON,))
 def test_saved_bytes_aconc_at_most_1_1x_input(impl):
     m = AconC(64, impl=impl)
     x = torch.randn(2, 64, 16, 16, requires_grad=True)
@@ -91,7 +94,7 @@ def test_meta_acon_per_sample_beta_grad_reaches_generator(impl, mode):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize('impl', ['auto', 'eager'])
+@pytest.mark.parametrize('impl', ['auto', 'eager', TRITON])
 def test_autocast_bf16_cpu(impl):
     """Output in x's dtype (bfloat16) for every impl; parameter gradients in float32."""
     torch.manual_seed(0)
@@ -116,7 +119,7 @@ def test_autocast_bf16_cpu(impl):
         torch.testing.assert_close(a, b, rtol=2e-2, atol=2e-2)
 
 
-@pytest.mark.parametrize('impl', FUNCTION_IMPLS)
+@pytest.mark.parametrize('impl', FUNCTION_IMPLS + (TRITON,))
 def test_channels_last_module_and_layout_kept(impl):
     m = MetaAconC(C, impl=impl).double()
     ref = MetaAconC(C, impl='reference').double()
