@@ -118,9 +118,16 @@ def ddp_smoke(timeout: int) -> str:
     return text
 
 
+BUDGET_S = 450  # sections start only within this many seconds of the start (8-minute check)
+_START = time.time()
+
+
 def section(title: str, fn, *args) -> list[str]:
     """Run one part; on any failure its text says what could not run and why."""
     t0 = time.time()
+    if t0 - _START > BUDGET_S:
+        return [f'### {title}', '', f'Skipped: the check had used its {BUDGET_S} s budget '
+                'before this section could start.', '']
     try:
         body = fn(*args)
         body = '\n'.join(body) if isinstance(body, list) else body
@@ -150,16 +157,19 @@ def main(argv=None) -> int:
         parts += ['No CUDA device: the CUDA tests and tables could not run here.']
     else:
         torch.manual_seed(0)
-        parts += section('CUDA tests', cuda_tests, 180)
-        parts += section('Per activation: forward+backward vs SiLU, bandwidth vs a copy',
-                         activation_tables, repeats, shapes)
-        parts += section('PSPNet R-50-D8 training step, 2x3x512x512, AMP (bfloat16 autocast): '
-                         'time and peak memory vs ReLU', model_step, 3 if a.quick else 5)
-        parts += section('1-process NCCL torchrun smoke run', ddp_smoke, 150)
+        todo = [('CUDA tests', cuda_tests, 180),
+                ('Per activation: forward+backward vs SiLU, bandwidth vs a copy',
+                 activation_tables, repeats, shapes),
+                ('PSPNet R-50-D8 training step, 2x3x512x512, AMP (bfloat16 autocast): '
+                 'time and peak memory vs ReLU', model_step, 3 if a.quick else 5),
+                ('1-process NCCL torchrun smoke run', ddp_smoke, 150)]
+        for title, fn, *args in todo:
+            parts += section(title, fn, *args)
+            write_cuda_section(a.out, '\n'.join(parts))  # what is done survives a kill
+            print('\n'.join(parts[-4:]), flush=True)
     parts += [f'Total: {time.time() - t0:.0f} s.']
-    body = '\n'.join(parts)
-    write_cuda_section(a.out, body)
-    print(body)
+    write_cuda_section(a.out, '\n'.join(parts))
+    print(parts[-1])
     return 0
 
 
