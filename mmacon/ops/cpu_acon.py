@@ -215,6 +215,12 @@ def supports(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Optional[str]:
     return geo if isinstance(geo, str) else None
 
 
+def _library() -> ctypes.CDLL:
+    if _lib is None and available() is not None:
+        raise RuntimeError(f'mmacon: the fused ACON-C CPU kernel is unavailable: {_why_not}')
+    return _lib
+
+
 def _threads(x: Tensor) -> int:
     return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
 
@@ -224,7 +230,8 @@ def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
     geo, _ = _geometry(x, p1, p2, beta)
     p1, p2, beta = p1.contiguous(), p2.contiguous(), beta.contiguous()
     y = torch.empty_like(x)
-    fn = _lib.acon_c_fwd_f32 if x.dtype == torch.float32 else _lib.acon_c_fwd_f64
+    lib = _library()
+    fn = lib.acon_c_fwd_f32 if x.dtype == torch.float32 else lib.acon_c_fwd_f64
     fn(x.data_ptr(), y.data_ptr(), p1.data_ptr(), p2.data_ptr(), beta.data_ptr(), geo,
        _threads(x))
     return y
@@ -245,7 +252,8 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     p1, p2, beta = p1.contiguous(), p2.contiguous(), beta.contiguous()
     gx = torch.empty_like(x) if need_x else None
     g1, g2, gb = torch.empty_like(p1), torch.empty_like(p2), torch.empty_like(beta)
-    fn = _lib.acon_c_bwd_f32 if x.dtype == torch.float32 else _lib.acon_c_bwd_f64
+    lib = _library()
+    fn = lib.acon_c_bwd_f32 if x.dtype == torch.float32 else lib.acon_c_bwd_f64
     fn(grad.data_ptr(), x.data_ptr(), None if gx is None else gx.data_ptr(), p1.data_ptr(),
        p2.data_ptr(), beta.data_ptr(), g1.data_ptr(), g2.data_ptr(), gb.data_ptr(), geo, sizes,
        _threads(x))
