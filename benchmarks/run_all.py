@@ -93,7 +93,9 @@ def main() -> None:
     act_rows = bench_activations.run('cpu', repeats=a.repeats)
     parts = [open(HEADER).read().rstrip(), '',
              f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
-             f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}.', '',
+             f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}; '
+             f'load average {os.getloadavg()[0]:.1f} at the start (the machine is shared, '
+             'so absolute times vary; ratios are taken round-robin).', '',
              '## CPU: per activation', '', bench_activations.to_markdown(act_rows),
              '', '## CPU: per activation, channels_last input', '',
              bench_activations.to_markdown(bench_activations.run(
@@ -107,7 +109,7 @@ def main() -> None:
         model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
         parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
                   'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
-    parts += ['', '## CPU: the targets of issue 5', '', targets_markdown(act_rows, model_rows)]
+    parts += ['', '## CPU: the targets (issues 5 and 13)', '', targets_markdown(act_rows, model_rows)]
     parts += ['', cuda_section(a.out)]
     if os.path.exists(FOOTER):
         parts += ['', open(FOOTER).read().rstrip()]
