@@ -72,7 +72,8 @@ class MetaAconC(nn.Module):
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
             the fastest available), ``'reference'``, ``'eager'``, ``'cpp'``,
-            ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with every impl.
+            ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with
+            every impl.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 
