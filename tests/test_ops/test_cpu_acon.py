@@ -1,5 +1,6 @@
 """mmacon/ops/cpu_acon.py: the fused C++ kernel, its build, cache, package data and limits."""
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -98,8 +99,14 @@ def test_disabled_by_environment(monkeypatch):
 def test_the_source_ships_as_package_data(tmp_path):
     """A regular (non-editable) install finds acon_c_cpu.cpp next to cpu_acon.py."""
     assert os.path.isfile(cpu_acon.SOURCE)
+    src = tmp_path / 'src'  # a copy, so that the build leaves nothing in the checkout
+    shutil.copytree(os.path.join(ROOT, 'mmacon'), src / 'mmacon',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    for name in ('pyproject.toml', 'README.md', 'LICENSE', 'MANIFEST.in', 'setup.py'):
+        if os.path.exists(os.path.join(ROOT, name)):
+            shutil.copy(os.path.join(ROOT, name), src / name)
     proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-                           '--no-build-isolation', '-q', '-w', str(tmp_path), ROOT],
+                           '--no-build-isolation', '-q', '-w', str(tmp_path), str(src)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = [f for f in os.listdir(tmp_path) if f.endswith('.whl')]
