@@ -24,21 +24,25 @@ the (n, c) planes; channels-last -> (N, H*W, C), rows are the pixels; with no sp
 extent -> (1, N, C). ``y`` and ``grad_x`` get ``x``'s strides; ``grad`` is copied into
 them first if it has other strides (e.g. the expanded ones of ``y.sum()``).
 
-Kernels. A program owns one o, a block of BI columns and (backward) TILES tiles of BR
-rows. Coefficients that do not vary along rows (per-channel ones for channels-last,
-per-sample ones for contiguous) are loaded once per program, before the row loop, as
-a scalar or a (1, BI) vector; the others once per tile as a (BR, 1) column or a
-(BR, BI) tile. Forward reads x once and writes y once; backward reads x and grad once
-and writes grad_x and the partial sums. Arithmetic in float32 (float64 when any input
-is float64), whatever the storage dtype (float16, bfloat16, float32, float64; the
+Kernels. Tiles are (BR, BI), BI along the contiguous dim. A forward program does one
+tile: reads x once, loads each coefficient once (a scalar, a (1, BI) row, a (BR, 1)
+column or a tile, after what it varies along) and writes y once. A backward program
+does TILES tiles stacked along rows or along columns (``_backward_blocks``: the
+direction along which most needed gradients' coefficients are constant, i.e. along
+columns for per-channel coefficients of contiguous x, along rows for channels-last);
+a coefficient constant along that direction is loaded once per program and its
+gradient terms accumulate in a (BR, BI) register tile reduced once at the end; the
+others are loaded and reduced per tile. It reads x and grad once and writes grad_x
+and the small partial sums. Arithmetic in float32 (float64 when any input is
+float64), whatever the storage dtype (float16, bfloat16, float32, float64; the
 coefficients may have another dtype than x, e.g. float32 under autocast).
 
 Determinism. No atomics, no autotuning: block sizes are a fixed function of the shape
-(:func:`_blocks`). Each program writes its partial sums of dp1, dp2, dbeta to its own
-slot of a buffer, at the finest granularity the coefficient needs: one number per
-program if the coefficient is constant over the program's tile, one per row, one per
-column, or one per element. Torch then sums the buffer over fixed axes and reshapes it
-to the coefficient's shape. Two identical calls give bit-identical results.
+(``_tile``, ``_backward_blocks``). Each backward program writes its partial sums of
+dp1, dp2, dbeta to its own slots of a buffer (O, R or RB, I or CB), at the finest
+granularity the coefficient needs: per element, per row, per column or per program.
+Torch then sums that buffer over fixed axes (``_reduce``) and reshapes it to the
+coefficient's shape. Two identical calls give bit-identical results.
 
 Interpreter. With ``TRITON_INTERPRET=1`` set before triton is imported (``triton.jit``
 reads it when it decorates: triton's ``tl.sum``/``tl.sigmoid`` at ``import triton``,
@@ -283,7 +287,8 @@ def _interpreted(fn) -> bool:
 # triton.jit reads TRITON_INTERPRET when it decorates: triton's own jitted helpers
 # (tl.sum, tl.sigmoid) at `import triton`, our kernels at this module's import.
 _INTERPRETED = triton is not None and _interpreted(_acon_c_fwd_kernel)
-_MODE_MISMATCH = triton is not None and _interpreted(tl.standard.sum) != _INTERPRETED
+_MODE_MISMATCH = (triton is not None
+                  and _interpreted(getattr(tl.standard, 'sum', None)) != _INTERPRETED)
 
 
 # ------------------------------------------------------------------ geometry
@@ -542,17 +547,19 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     if not _same_strides(x.shape, grad.stride(), x.stride()):
         grad = torch.empty_strided(x.shape, x.stride(), dtype=grad.dtype,
                                    device=x.device).copy_(grad)
-    gx = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device=x.device)
+    # grad_x only where needed (else the kernel is handed x, and never writes it)
+    gx = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device=x.device) \
+        if need_x else None
     if x.numel() == 0:
-        zeros = [torch.zeros(cf.shape, dtype=cf.data.dtype, device=x.device) for cf in plan.coefs]
-        return ((gx if need_x else None), *(z if need else None for z, need in
-                                             zip(zeros, (need_p, need_p, need_beta))))
+        zeros = [torch.zeros(cf.shape, dtype=cf.data.dtype, device=x.device) if need else None
+                 for cf, need in zip(plan.coefs, (need_p, need_p, need_beta))]
+        return (gx, *zeros)  # type: ignore[return-value]
     plan = _Plan(plan.view, plan.O, plan.R, plan.I, plan.coefs,
                  plan.acc64 or grad.dtype == torch.float64)
-    kernel, grid, args, const, parts = _backward_launch(plan, grad, x, gx,
+    kernel, grid, args, const, parts = _backward_launch(plan, grad, x, x if gx is None else gx,
                                                         need_x, need_p, need_beta)
     with _device_ctx(x):
         kernel[grid](*args, **const, num_warps=_NUM_WARPS)
     grads = [None if part is None else _reduce(part, cf, plan.view)
              for part, cf in zip(parts, plan.coefs)]
-    return (gx if need_x else None, *grads)  # type: ignore[return-value]
+    return (gx, *grads)  # type: ignore[return-value]

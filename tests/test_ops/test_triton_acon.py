@@ -5,6 +5,7 @@ Without CUDA they run in Triton's interpreter on CPU tensors (``tests/conftest.p
 GPU, and the ``test_cuda_*`` ones add real sizes. ``test_kernels_compile_for_sm90_*``
 compiles the kernels for an H100-class GPU even without one and checks for atomics.
 """
+import importlib.util
 import os
 import re
 import subprocess
@@ -62,7 +63,8 @@ def assert_matches(got, want, x, p1, p2, beta, rtol=1e-12, atol=1e-12):
     for name, g, w, like in zip(names, got, want, likes):
         assert g.shape == like.shape, (name, g.shape, like.shape)
         assert g.dtype == like.dtype, (name, g.dtype, like.dtype)
-        torch.testing.assert_close(g.double(), w, rtol=rtol, atol=atol, msg=lambda m: f'{name}: {m}')
+        torch.testing.assert_close(g.double(), w, rtol=rtol, atol=atol,
+                                   msg=lambda m: f'{name}: {m}')
 
 
 @pytest.fixture
@@ -307,6 +309,22 @@ def test_available_without_cuda_or_interpreter(monkeypatch):
             triton_acon.forward(x, p1, p2, beta)
     monkeypatch.setattr(triton_acon, '_MODE_MISMATCH', True)
     assert 'set it before anything imports triton' in triton_acon.available()
+
+
+def test_without_triton_the_module_imports_and_says_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'triton', None)           # import triton -> ImportError
+    monkeypatch.setitem(sys.modules, 'triton.language', None)
+    spec = importlib.util.spec_from_file_location('_triton_acon_without_triton',
+                                                  triton_acon.__file__)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    reason = module.available()
+    assert reason.startswith('triton is not installed')
+    x, p1, p2, beta = make((N, C, H, W), [(1, C, 1, 1)] * 3)
+    assert module.supports(x, p1, p2, beta) == reason
+    with pytest.raises(ValueError, match='triton is not installed'):
+        module.forward(x, p1, p2, beta)
 
 
 # ------------------------------------------------------------------ the compiled GPU kernels
