@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,9 @@ def cuda_tests(timeout: int) -> str:
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return f'`{" ".join(cmd[2:])}` did not finish within {timeout} s.'
+        return f'`pytest {shlex.join(cmd[3:])}` did not finish within {timeout} s.'
     tail = [ln for ln in proc.stdout.splitlines() if ln.strip()][-1:] or ['(no output)']
-    text = f'`{" ".join(cmd[3:])}` -> exit {proc.returncode}: {tail[0]}'
+    text = f'`pytest {shlex.join(cmd[3:])}` -> exit {proc.returncode}: {tail[0]}'
     if proc.returncode != 0:
         failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(('FAILED', 'ERROR'))]
         text += '\n\n```\n' + '\n'.join(failed[:20] or proc.stdout.splitlines()[-30:]) + '\n```'
@@ -99,7 +100,8 @@ def ddp_smoke(timeout: int) -> str:
         opts = [f'{k}.dataset.data_root={root}' for k in
                 ('train_dataloader', 'val_dataloader', 'test_dataloader')]
         opts += ['train_cfg.max_iters=3', 'train_cfg.val_interval=1000',
-                 'env_cfg.dist_cfg.backend=nccl', 'default_hooks.checkpoint.interval=1000']
+                 'env_cfg.dist_cfg.backend=nccl', 'default_hooks.checkpoint.interval=1000',
+                 'default_hooks.logger.interval=1']
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1',
                '--master_port=29533', 'tools/train.py', TINY_CONFIG, '--launcher', 'pytorch',
                '--work-dir', os.path.join(tmp, 'work'), '--cfg-options', *opts]
@@ -109,12 +111,17 @@ def ddp_smoke(timeout: int) -> str:
         except subprocess.TimeoutExpired:
             return f'torchrun did not finish within {timeout} s.'
     log = proc.stdout + proc.stderr
-    ok = proc.returncode == 0 and 'Iter(train) [3/3]' in log and "'backend': 'nccl'" in log
-    verdict = ('passed: 3 iterations with the NCCL backend' if ok
-               else f'failed (exit {proc.returncode})')
+    checks = {f'exit 0 (got {proc.returncode})': proc.returncode == 0,
+              '3 iterations (`Iter(train) [3/3]` logged)': 'Iter(train) [3/3]' in log,
+              "the NCCL backend (`'backend': 'nccl'` logged)": "'backend': 'nccl'" in log}
+    ok = all(checks.values())
+    verdict = ('passed: 3 iterations with the NCCL backend' if ok else
+               'failed, missing: ' + '; '.join(k for k, v in checks.items() if not v))
     text = f'`torchrun --nproc_per_node=1 tools/train.py {os.path.relpath(TINY_CONFIG, ROOT)}`: {verdict}.'
     if not ok:
-        text += '\n\n```\n' + '\n'.join(log.splitlines()[-25:]) + '\n```'
+        keep = [ln for ln in log.splitlines()
+                if 'Error' in ln or 'Iter(train)' in ln or 'dist_cfg' in ln or 'backend' in ln]
+        text += '\n\n```\n' + '\n'.join((keep or log.splitlines())[-25:]) + '\n```'
     return text
 
 
