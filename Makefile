@@ -2,6 +2,8 @@
 #   make install   idempotent; builds mmcv 2.1.0 with its C++ ops only when missing
 #   make test      install, then the whole pytest suite
 #   make demo      install, then tiny COCO/ADE20K/Cityscapes training and evaluation
+#   make gpu-check on a GPU machine: CUDA tests, CUDA benchmark tables, NCCL smoke run
+#                  (no install; GPU_PYTHON, GPU_WHEELS: see benchmarks/README.md)
 PYTHON     ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
@@ -10,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 NPROC      := $(shell nproc 2>/dev/null || echo 2)
 STAMP      := $(VENV)/.mmacon-installed
 
-.PHONY: install test demo bench clean-venv
+.PHONY: install test demo bench gpu-check clean-venv
 
 install: $(STAMP)
 
@@ -38,6 +40,17 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/run_all.py
+
+# The GPU machine has its own Python with torch, Triton and no network: nothing is
+# installed unless GPU_WHEELS names a folder of wheels (mmengine, mmcv, mmsegmentation, ...).
+GPU_PYTHON ?= python3
+GPU_WHEELS ?=
+gpu-check:
+	@if [ -n "$(GPU_WHEELS)" ]; then \
+		$(GPU_PYTHON) -m pip install -q --no-index --find-links "$(GPU_WHEELS)" \
+			$$(ls "$(GPU_WHEELS)" | grep -E '\.whl$$' | sed 's|^|$(GPU_WHEELS)/|') || exit 1; \
+	fi
+	PYTHONPATH=$(CURDIR) timeout 540 $(GPU_PYTHON) benchmarks/gpu_check.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,12 +7,14 @@ time / SiLU's time, saved bytes / the input's bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 import torch
 import torch.nn as nn
 
 from common import interleaved_median_times, reexec_with_stable_malloc, saved_bytes
 from mmacon.models.activations import AconC, MetaAconC
+from mmacon.ops import BACKENDS, resolve_impl
 
 SHAPES = [(2, 64, 200, 336), (2, 256, 100, 168), (8, 64, 56, 56)]
 
@@ -29,65 +31,112 @@ def candidates(c: int) -> list[tuple[str, nn.Module]]:
     ]
 
 
+def cuda_candidates(c: int, impls=('triton', 'compiled', 'eager')) -> list[tuple[str, nn.Module]]:
+    """The GPU table: baselines, the plain formula, then AconC / MetaAconC per impl."""
+    mods = [('ReLU', nn.ReLU()), ('SiLU', nn.SiLU()),
+            ('ACON-C plain formula', AconC(c, impl='reference'))]
+    mods += [(f'AconC ({impl})', AconC(c, impl=impl)) for impl in impls]
+    mods += [('MetaAconC plain formula', MetaAconC(c, impl='reference'))]
+    mods += [(f'MetaAconC ({impl})', MetaAconC(c, impl=impl)) for impl in impls]
+    return mods
+
+
 def run(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, extra: list | None = None,
-        channels_last: bool = False):
+        channels_last: bool = False, amp_dtype: torch.dtype | None = None,
+        make_candidates=candidates):
+    """Rows of fwd+bwd time / SiLU and saved bytes / input per activation and shape.
+
+    ``amp_dtype``: the input is in that dtype (as a conv's output under autocast) and
+    the steps run under ``torch.autocast``; parameters stay float32. A candidate that
+    fails to run gets a row with its error instead of figures.
+    """
     rows = []
     fmt = torch.channels_last if channels_last else torch.contiguous_format
+    dtype = amp_dtype or torch.float32
+
+    def ctx():
+        if amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.split(':')[0], dtype=amp_dtype)
+
     for shape in shapes:
-        x = torch.randn(shape, device=device).contiguous(memory_format=fmt).requires_grad_()
-        grad = torch.randn(shape, device=device).contiguous(memory_format=fmt)
+        x = torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=fmt)
+        x.requires_grad_()
+        grad = torch.randn(shape, device=device, dtype=dtype).contiguous(memory_format=fmt)
         in_bytes = x.numel() * x.element_size()
-        mods = candidates(shape[1]) + [(n, m(shape[1])) for n, m in (extra or [])]
-        saved, steps = {}, {}
+        mods = make_candidates(shape[1]) + [(n, m(shape[1])) for n, m in (extra or [])]
+        saved, steps, failed = {}, {}, {}
         for name, mod in mods:
             mod = mod.to(device)
-            nbytes, out = saved_bytes(lambda: mod(x))
-            out.backward(grad)
+            try:
+                with ctx():
+                    nbytes, out = saved_bytes(lambda: mod(x))
+                    out.backward(grad)
+            except Exception as e:  # noqa: BLE001 - reported in the table
+                failed[name] = f'{type(e).__name__}: {str(e).splitlines()[0][:160]}'
+                continue
             del out
             saved[name] = nbytes / in_bytes
 
             def step(mod=mod):
                 x.grad = None
                 mod.zero_grad(set_to_none=True)
-                mod(x).backward(grad)
+                with ctx():
+                    mod(x).backward(grad)
 
             steps[name] = step
         times = interleaved_median_times(steps, device, repeats=repeats)
-        results = {name: (times[name], saved[name]) for name in steps}
-        silu = results['SiLU'][0]
-        for name, (t, b) in results.items():
-            rows.append(dict(shape='x'.join(map(str, shape)), name=name, ms=t * 1e3,
-                             vs_silu=t / silu, saved=b))
+        silu = times['SiLU']
+        for name, _ in mods:
+            row = dict(shape='x'.join(map(str, shape)), name=name)
+            if name in failed:
+                row['error'] = failed[name]
+            else:
+                row.update(ms=times[name] * 1e3, vs_silu=times[name] / silu, saved=saved[name])
+            rows.append(row)
     return rows
 
 
-def bandwidth(device: str = 'cpu', shapes=SHAPES, repeats: int = 9):
-    """Achieved bandwidth of the fused AconC kernels against a same-size tensor copy.
+def bandwidth(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, impls=('auto',),
+              dtype: torch.dtype = torch.float32):
+    """Achieved bandwidth of the AconC kernels against a same-size tensor copy.
 
-    Forward moves 2 tensors (read x, write y), backward 3 (read grad and x, write
-    grad_x); a copy moves 2. The figure is bytes moved / time.
+    Each impl is resolved by the dispatcher (:func:`mmacon.ops.resolve_impl`) and its
+    backend's halves are timed alone. Forward moves 2 tensors (read x, write y),
+    backward 3 (read grad and x, write grad_x); a copy moves 2. The figure is bytes
+    moved / time. x is in ``dtype``, the per-channel coefficients in float32.
     """
-    from mmacon.models.activations.fused import _backward, _forward, resolve_impl
     rows = []
     for shape in shapes:
-        x = torch.randn(shape, device=device)
-        g = torch.randn(shape, device=device)
+        x = torch.randn(shape, device=device, dtype=dtype)
+        g = torch.randn(shape, device=device, dtype=dtype)
         out = torch.empty_like(x)
         c = shape[1]
         p1, p2, beta = (torch.randn(1, c, 1, 1, device=device) for _ in range(3))
-        impl = resolve_impl('auto', x, p1, p2, beta)
+        if dtype == torch.float32 or device == 'cpu':
+            p1, p2, beta = (t.to(dtype) for t in (p1, p2, beta))
         nbytes = x.numel() * x.element_size()
-        times = interleaved_median_times(
-            {'copy': lambda: out.copy_(x),
-             'fwd': lambda: _forward(impl, x, p1, p2, beta),
-             'bwd': lambda: _backward(impl, g, x, p1, p2, beta, True, True, True)},
-            device, repeats=repeats)
-        t_copy, t_fwd, t_bwd = times['copy'], times['fwd'], times['bwd']
-        copy_bw = 2 * nbytes / t_copy
-        rows.append(dict(shape='x'.join(map(str, shape)), impl=impl, copy=copy_bw / 1e9,
-                         fwd=2 * nbytes / t_fwd / 1e9, bwd=3 * nbytes / t_bwd / 1e9,
-                         fwd_rel=2 * nbytes / t_fwd / copy_bw,
-                         bwd_rel=3 * nbytes / t_bwd / copy_bw))
+        fns = {'copy': lambda: out.copy_(x)}
+        names = {}
+        for impl in impls:
+            try:
+                name = resolve_impl(impl, x, p1, p2, beta)
+            except RuntimeError as e:
+                rows.append(dict(shape='x'.join(map(str, shape)), impl=impl,
+                                 error=str(e).splitlines()[0][:160]))
+                continue
+            backend = BACKENDS.get(name, BACKENDS['eager'])
+            names[impl] = name
+            fns[f'{impl} fwd'] = lambda b=backend: b.forward(x, p1, p2, beta)
+            fns[f'{impl} bwd'] = lambda b=backend: b.backward(g, x, p1, p2, beta, True, True, True)
+        times = interleaved_median_times(fns, device, repeats=repeats)
+        copy_bw = 2 * nbytes / times['copy']
+        for impl, name in names.items():
+            t_fwd, t_bwd = times[f'{impl} fwd'], times[f'{impl} bwd']
+            rows.append(dict(shape='x'.join(map(str, shape)), impl=name, copy=copy_bw / 1e9,
+                             fwd=2 * nbytes / t_fwd / 1e9, bwd=3 * nbytes / t_bwd / 1e9,
+                             fwd_rel=2 * nbytes / t_fwd / copy_bw,
+                             bwd_rel=3 * nbytes / t_bwd / copy_bw))
     return rows
 
 
@@ -95,6 +144,9 @@ def bandwidth_markdown(rows) -> str:
     lines = ['| shape | impl | copy GB/s | AconC forward GB/s (vs copy) | '
              'AconC backward GB/s (vs copy) |', '|---|---|---|---|---|']
     for r in rows:
+        if 'error' in r:
+            lines.append(f"| {r['shape']} | {r['impl']} | could not run: {r['error']} | | |")
+            continue
         lines.append(f"| {r['shape']} | {r['impl']} | {r['copy']:.1f} | {r['fwd']:.1f} "
                      f"({r['fwd_rel']:.2f}x) | {r['bwd']:.1f} ({r['bwd_rel']:.2f}x) |")
     return '\n'.join(lines)
@@ -104,7 +156,10 @@ def to_markdown(rows) -> str:
     lines = ['| shape | activation | fwd+bwd ms | time / SiLU | saved for backward / input |',
              '|---|---|---|---|---|']
     for r in rows:
-        lines.append(f"| {r['shape']} | {r['name']} | {r['ms']:.1f} | {r['vs_silu']:.2f}x | "
+        if 'error' in r:
+            lines.append(f"| {r['shape']} | {r['name']} | could not run: {r['error']} | | |")
+            continue
+        lines.append(f"| {r['shape']} | {r['name']} | {r['ms']:.2f} | {r['vs_silu']:.2f}x | "
                      f"{r['saved']:.2f}x |")
     return '\n'.join(lines)
 

@@ -69,11 +69,14 @@ def batch(scope: str, n: int, hw: int, device: str):
     return x, samples
 
 
-def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3):
+def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3, models=tuple(MODELS),
+        amp_dtype: torch.dtype | None = None):
     """Per model, the three backbones are built side by side and their steps timed
-    round-robin (see :func:`common.interleaved_median_times`)."""
+    round-robin (see :func:`common.interleaved_median_times`). ``amp_dtype``: forward and
+    loss under ``torch.autocast`` in that dtype (AMP without a loss scaler)."""
     rows = []
-    for model_name, (scope, pattern) in MODELS.items():
+    for model_name in models:
+        scope, pattern = MODELS[model_name]
         steps, mems = {}, {}
         for act, tag in ACTS.items():
             torch.manual_seed(0)
@@ -81,7 +84,11 @@ def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3):
             x, samples = batch(scope, n, hw, device)
 
             def losses(model=model, x=x, samples=samples):
-                out = model.loss(x, samples)
+                if amp_dtype is None:
+                    out = model.loss(x, samples)
+                else:
+                    with torch.autocast(device.split(':')[0], dtype=amp_dtype):
+                        out = model.loss(x, samples)
                 return sum(v.sum() if isinstance(v, torch.Tensor) else sum(t.sum() for t in v)
                            for k, v in out.items() if 'loss' in k)
 

@@ -35,11 +35,39 @@ TARGETS = [
 STEP_LIMIT = 1.1  # whole training step with ACON-C / with ReLU
 
 
+CUDA_BEGIN, CUDA_END = '<!-- cuda-section: written by benchmarks/gpu_check.py -->', '<!-- /cuda-section -->'
+CUDA_PLACEHOLDER = ('## CUDA\n\nNo GPU check has been run yet: `make gpu-check` on a GPU machine '
+                    'writes this section (see benchmarks/README.md).')
+
+
+def cuda_section(path: str) -> str:
+    """The CUDA section of ``path`` as gpu_check.py left it (CPU runs keep it), else a note."""
+    body = CUDA_PLACEHOLDER
+    if os.path.exists(path):
+        text = open(path).read()
+        if CUDA_BEGIN in text and CUDA_END in text:
+            body = text.split(CUDA_BEGIN, 1)[1].split(CUDA_END, 1)[0].strip()
+    return f'{CUDA_BEGIN}\n{body}\n{CUDA_END}'
+
+
+def write_cuda_section(path: str, body: str) -> None:
+    """Replace the CUDA section of ``path`` (created from the header if missing) by ``body``."""
+    text = open(path).read() if os.path.exists(path) else open(HEADER).read()
+    block = f'{CUDA_BEGIN}\n{body.strip()}\n{CUDA_END}'
+    if CUDA_BEGIN in text and CUDA_END in text:
+        head, rest = text.split(CUDA_BEGIN, 1)
+        text = head + block + rest.split(CUDA_END, 1)[1]
+    else:
+        text = text.rstrip() + '\n\n' + block + '\n'
+    with open(path, 'w') as f:
+        f.write(text)
+
+
 def targets_markdown(act_rows: list, model_rows: list) -> str:
     """Each target with the worst measured ratio and whether it is met."""
     lines = ['| target | limit | worst measured | met |', '|---|---|---|---|']
     for name, col, limit, label in TARGETS:
-        worst = max(r[col] for r in act_rows if r['name'] == name)
+        worst = max(r[col] for r in act_rows if r['name'] == name and 'error' not in r)
         lines.append(f"| {label} | <= {limit}x | {worst:.2f}x | {'yes' if worst <= limit else 'no'} |")
     for r in model_rows:
         if r['act'] == 'ACON-C':
@@ -65,7 +93,9 @@ def main() -> None:
     act_rows = bench_activations.run('cpu', repeats=a.repeats)
     parts = [open(HEADER).read().rstrip(), '',
              f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
-             f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}.', '',
+             f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}; '
+             f'load average {os.getloadavg()[0]:.1f} at the start (the machine is shared, '
+             'so absolute times vary; ratios are taken round-robin).', '',
              '## CPU: per activation', '', bench_activations.to_markdown(act_rows),
              '', '## CPU: per activation, channels_last input', '',
              bench_activations.to_markdown(bench_activations.run(
@@ -79,20 +109,8 @@ def main() -> None:
         model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
         parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
                   'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
-    parts += ['', '## CPU: the targets of issue 5', '', targets_markdown(act_rows, model_rows)]
-    if torch.cuda.is_available():
-        parts += ['', f'## CUDA ({torch.cuda.get_device_name()}): per activation', '',
-                  bench_activations.to_markdown(bench_activations.run('cuda', repeats=a.repeats)),
-                  '', '## CUDA: bandwidth of the fused kernels', '',
-                  bench_activations.bandwidth_markdown(
-                      bench_activations.bandwidth('cuda', repeats=a.repeats))]
-        if not a.skip_models:
-            parts += ['', '## CUDA: one training step, 2x3x512x512', '',
-                      bench_models.to_markdown(bench_models.run('cuda', hw=512, repeats=5), 'cuda')]
-    else:
-        parts += ['', '## CUDA', '', 'No GPU was available when this file was generated; '
-                  '`run_all.py` adds the CUDA tables (impl `auto` = torch.compile/Triton) '
-                  'when CUDA is available.']
+    parts += ['', '## CPU: the targets (issues 5 and 13)', '', targets_markdown(act_rows, model_rows)]
+    parts += ['', cuda_section(a.out)]
     if os.path.exists(FOOTER):
         parts += ['', open(FOOTER).read().rstrip()]
     text = '\n'.join(parts) + '\n'

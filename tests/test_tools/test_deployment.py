@@ -32,13 +32,13 @@ def _randomise_acon(model):
 @pytest.mark.parametrize('opset,impl', [(13, 'auto'), (17, 'cpp'), (13, 'eager')])
 def test_activation_modules_export(tmp_path, opset, impl):
     """Whatever ACON-C implementation is the default, export sees the plain formula."""
-    from mmacon.models.activations import fused
-    previous = fused.get_default_impl()
-    fused.set_default_impl(impl)
+    from mmacon.ops import get_default_impl, set_default_impl
+    previous = get_default_impl()
+    set_default_impl(impl)
     try:
         _check_activation_export(tmp_path, opset)
     finally:
-        fused.set_default_impl(previous)
+        set_default_impl(previous)
 
 
 def _check_activation_export(tmp_path, opset):

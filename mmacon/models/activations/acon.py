@@ -8,9 +8,9 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
+from mmacon.ops import acon_c, check_impl
+
 from ._checks import check_channels_arg, check_input, checked_args
-from .functional import acon_c
-from .fused import check_impl
 
 _INITS = ('official', 'swish')
 
@@ -57,8 +57,8 @@ class AconC(nn.Module):
             or ``'swish'`` (p1 = 1, p2 = 0, beta = 1: starts as Swish/SiLU).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ``'auto'`` (follow :func:`set_default_impl`, else the fastest available),
-            ``'reference'``, ``'eager'``, ``'cpp'`` or ``'compiled'``; see
-            :mod:`mmacon.models.activations.fused`.
+            ``'reference'``, ``'eager'``, ``'cpp'``, ``'compiled'`` or ``'triton'``; see
+            :mod:`mmacon.ops.dispatch`.
     Shape: (N, C, *) -> (N, C, *).
     """
 

@@ -24,10 +24,11 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmacon.ops import acon_c, check_impl
+from mmacon.ops.small_graph import single_threaded
+
 from ._checks import check_channels_arg, check_input, checked_args, describe
 from .acon import _channel_param, check_init, init_slopes
-from .functional import acon_c
-from .fused import check_impl
 from .spatial_mean import spatial_mean
 
 GENERATOR_MODES = ('channel', 'layer', 'pixel')
@@ -110,8 +111,9 @@ class MetaAconC(nn.Module):
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
-            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'`` or
-            ``'compiled'``; beta's gradient flows into the generator with every impl.
+            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'``,
+            ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with
+            every impl.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 
@@ -189,11 +191,17 @@ class MetaAconC(nn.Module):
         n = x.size(0)
         if self.mode == 'channel':
             # The 1x1 convs act on (N, C, 1, 1): run them as matrix products on (N, C),
-            # which cost microseconds where a convolution call costs ~0.3 ms on CPU.
-            y = _pointwise(spatial_mean(x, (2, 3)), self.fc1)
-            y = self._norm(self.bn1, y.view(n, -1, 1, 1))
-            y = _pointwise(y, self.fc2)
-            y = self._norm(self.bn2, y.view(n, -1, 1, 1))
+            # which cost microseconds where a convolution call costs ~0.3 ms on CPU. On
+            # CPU the tiny gate runs on one thread (its BNs would wake the thread pool).
+            def gate(mean: Tensor) -> Tensor:
+                y = _pointwise(mean, self.fc1)
+                y = self._norm(self.bn1, y.view(n, -1, 1, 1))
+                y = _pointwise(y, self.fc2)
+                y = self._norm(self.bn2, y.view(n, -1, 1, 1))
+                return torch.sigmoid(y)
+
+            params = [p for m in (self.fc1, self.bn1, self.fc2, self.bn2) for p in m.parameters()]
+            return single_threaded(gate, spatial_mean(x, (2, 3)), params)
         elif self.mode == 'layer':
             y = _pointwise(spatial_mean(x, (1, 2, 3)), self.fc).view(n, 1, 1, 1)
         else:

@@ -6,6 +6,9 @@ import torch.nn.functional as F
 
 from mmacon.models.activations import AconA, AconB, AconC
 
+# every test here runs once per ACON-C implementation (conftest.py)
+pytestmark = pytest.mark.usefixtures('acon_impl')
+
 
 def numpy_acon_c(x, p1, p2, beta):
     """Eq. (7) of the paper written independently in numpy float64."""

@@ -15,6 +15,9 @@ from mmacon.models.activations import MetaAconC
 from mmacon.models.activations.meta_acon import fit_num_groups
 from tests.test_models.test_activations.test_acon import numpy_acon_c
 
+# every test here runs once per ACON-C implementation (conftest.py)
+pytestmark = pytest.mark.usefixtures('acon_impl')
+
 
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))

@@ -1,0 +1,114 @@
+"""mmacon/ops/cpu_acon.py: the fused C++ kernel, its build, cache, package data and limits."""
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import torch
+
+from mmacon.models.activations import acon_c_reference
+from mmacon.ops import cpu_acon
+from tests.test_ops.helpers import BETA_SHAPES, C, H, N, W, inputs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = pytest.mark.skipif(cpu_acon.available() is not None,
+                                reason=f'no CPU kernel here: {cpu_acon.available()}')
+
+
+def _grads(fn, ts, go):
+    ts = [t.detach().clone().requires_grad_() for t in ts]
+    y = fn(*ts)
+    return [y] + list(torch.autograd.grad(y, ts, go))
+
+
+@pytest.mark.parametrize('beta_kind', list(BETA_SHAPES) + ['full'])
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('threads', [1, 2])
+def test_kernel_against_formula_float64(beta_kind, channels_last, threads, monkeypatch):
+    shape = BETA_SHAPES.get(beta_kind, (1, C, H, W))
+    ts = [t.detach() for t in inputs(shape, channels_last=channels_last)]
+    if beta_kind == 'full' and channels_last:
+        assert 'not both channels and space' in cpu_acon.supports(*ts)
+        return
+    assert cpu_acon.supports(*ts) is None
+    monkeypatch.setattr(cpu_acon, '_PARALLEL_MIN', 0 if threads > 1 else 1 << 40)
+    go = torch.randn(N, C, H, W, dtype=torch.float64)
+    y = cpu_acon.forward(*ts)
+    grads = cpu_acon.backward(go, *ts)
+    expected = _grads(acon_c_reference, ts, go)
+    for g, e in zip([y, *grads], expected):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-12)
+    assert y.is_contiguous(memory_format=torch.channels_last if channels_last
+                           else torch.contiguous_format)
+
+
+def test_broadcast_and_strided_gradient_and_unneeded_grads():
+    """The stride-0 gradient of y.sum() and a (1, 1, 1, 1) p1 (AconB)."""
+    x, _, p2, beta = (t.detach() for t in inputs(BETA_SHAPES['pixel']))
+    p1 = torch.ones(1, 1, 1, 1, dtype=torch.float64)
+    go = torch.ones(1, dtype=torch.float64).expand(x.shape)
+    expected = _grads(acon_c_reference, [x, p1, p2, beta], go)
+    gx, g1, g2, gb = cpu_acon.backward(go, x, p1, p2, beta)
+    for g, e in zip([gx, g1, g2, gb], expected[1:]):
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-12)
+    assert cpu_acon.backward(go, x, p1, p2, beta, False, False, True)[:3] == (None, None, None)
+
+
+def test_float32_deterministic_and_close():
+    x, p1, p2, beta = (t.detach() for t in inputs(BETA_SHAPES['sample-channel'], torch.float32))
+    x = x.repeat(4, 1, 8, 8).contiguous()  # big enough for two threads
+    beta = beta.repeat(4, 1, 1, 1)
+    go = torch.randn_like(x)
+    first = cpu_acon.backward(go, x, p1, p2, beta)
+    second = cpu_acon.backward(go, x, p1, p2, beta)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    expected = _grads(acon_c_reference, [t.double() for t in (x, p1, p2, beta)], go.double())
+    for g, e in zip(first, expected[1:]):
+        assert g.dtype == torch.float32
+        torch.testing.assert_close(g.double(), e, rtol=1e-4, atol=1e-3)
+
+
+def test_supports_names_each_reason():
+    x, p1, p2, beta = (t.detach() for t in inputs(BETA_SHAPES['channel']))
+    assert cpu_acon.supports(x.half(), p1, p2, beta).startswith('x is torch.float16')
+    assert cpu_acon.supports(x, p1.float(), p2, beta) == (
+        'p1 is torch.float32 on cpu, x is torch.float64 on cpu')
+    assert 'neither contiguous' in cpu_acon.supports(x.transpose(2, 3), p1, p2, beta)
+    assert 'non-empty' in cpu_acon.supports(x[:0], p1, p2, beta)
+    half = torch.rand(1, 1, H, 1, dtype=torch.float64)  # partly broadcast spatial
+    assert 'spatial dims all 1 or all full' in cpu_acon.supports(x, p1, p2, half)
+
+
+def test_library_cached_by_source(tmp_path, monkeypatch):
+    cxx = cpu_acon._compiler()
+    a = cpu_acon.library_path(cxx, b'int f() { return 1; }')
+    b = cpu_acon.library_path(cxx, b'int f() { return 2; }')
+    assert a != b and os.path.dirname(a) == cpu_acon.cache_dir()
+    monkeypatch.setenv('MMACON_CACHE_DIR', str(tmp_path))
+    assert cpu_acon.cache_dir() == str(tmp_path)
+
+
+def test_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv('MMACON_DISABLE_CPU_KERNEL', '1')
+    assert cpu_acon._load() == 'disabled by MMACON_DISABLE_CPU_KERNEL'
+
+
+def test_the_source_ships_as_package_data(tmp_path):
+    """A regular (non-editable) install finds acon_c_cpu.cpp next to cpu_acon.py."""
+    assert os.path.isfile(cpu_acon.SOURCE)
+    src = tmp_path / 'src'  # a copy, so that the build leaves nothing in the checkout
+    shutil.copytree(os.path.join(ROOT, 'mmacon'), src / 'mmacon',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    for name in ('pyproject.toml', 'README.md', 'LICENSE', 'MANIFEST.in', 'setup.py'):
+        if os.path.exists(os.path.join(ROOT, name)):
+            shutil.copy(os.path.join(ROOT, name), src / name)
+    proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+                           '--no-build-isolation', '-q', '-w', str(tmp_path), str(src)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = [f for f in os.listdir(tmp_path) if f.endswith('.whl')]
+    names = zipfile.ZipFile(tmp_path / wheel).namelist()
+    assert 'mmacon/ops/acon_c_cpu.cpp' in names and 'mmacon/ops/cpu_acon.py' in names

@@ -1,0 +1,162 @@
+"""mmacon/ops/dispatch.py: which impl runs, why not, defaults, fallbacks, the dtype policy."""
+import warnings
+
+import pytest
+import torch
+
+from mmacon.models.activations import AconB, AconC, MetaAconC, acon_c_reference
+from mmacon.ops import (IMPLS, acon_c, check_impl, default_impl, dispatch, explain_impl,
+                        get_default_impl, resolve_impl, set_default_impl)
+from mmacon.ops import cpu_acon
+from mmacon.ops.backends import BACKENDS
+from tests.test_ops.helpers import BETA_SHAPES, C, inputs
+
+
+def _detached(kind='channel', dtype=torch.float64):
+    return [t.detach() for t in inputs(BETA_SHAPES[kind], dtype=dtype)]
+
+
+def test_auto_is_cpp_on_cpu_and_aconb_broadcast_p1():
+    x, p1, p2, beta = inputs(BETA_SHAPES['channel'])
+    assert resolve_impl('auto', x, p1, p2, beta) == ('cpp' if cpu_acon.available() is None
+                                                      else 'eager')
+    m = AconB(C).double()  # p1 is a (1, 1, 1, 1) buffer without grad
+    ref = AconB(C).double()
+    ref.load_state_dict(m.state_dict())
+    xa = x.detach().clone().requires_grad_()
+    xb = x.detach().clone().requires_grad_()
+    with default_impl('cpp'):
+        assert resolve_impl('auto', xa, m.p1.view(1, 1, 1, 1), m.p2, m.beta) == 'cpp'
+        m(xa).sum().backward()
+    with default_impl('reference'):
+        ref(xb).sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=0, atol=1e-12)
+    torch.testing.assert_close(m.p2.grad, ref.p2.grad, rtol=0, atol=1e-12)
+    torch.testing.assert_close(m.beta.grad, ref.beta.grad, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_low_precision_falls_back_from_cpp_and_keeps_dtype(dtype):
+    x, p1, p2, beta = (t.to(dtype) for t in _detached())
+    assert resolve_impl('cpp', x, p1, p2, beta) == 'eager'
+    assert explain_impl('cpp', x, p1, p2, beta) == (
+        f'cpp: x is {dtype}, the kernel takes float32 or float64')
+    y = acon_c(x, p1, p2, beta, impl='cpp')
+    assert y.dtype == dtype
+    torch.testing.assert_close(y.float(), acon_c_reference(x.float(), p1.float(), p2.float(),
+                                                           beta.float()), rtol=5e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize('impl', ['reference', 'eager', 'cpp'])
+def test_output_dtype_is_x_dtype_with_float32_coefficients(impl):
+    x, p1, p2, beta = _detached(dtype=torch.float32)
+    xb = x.to(torch.bfloat16).requires_grad_()
+    ps = [t.clone().requires_grad_() for t in (p1, p2, beta)]
+    y = acon_c(xb, *ps, impl=impl)
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert xb.grad.dtype == torch.bfloat16
+    assert all(p.grad.dtype == torch.float32 for p in ps)
+    expected = acon_c_reference(xb.detach().float(), p1, p2, beta)
+    torch.testing.assert_close(y.float(), expected, rtol=1e-2, atol=1e-2)
+
+
+def test_non_contiguous_input_uses_eager():
+    x, p1, p2, beta = _detached()
+    xt = x.transpose(2, 3)
+    assert resolve_impl('cpp', xt, p1, p2, beta) == 'eager'
+    assert 'neither contiguous nor channels_last' in explain_impl('cpp', xt, p1, p2, beta)
+    torch.testing.assert_close(acon_c(xt, p1, p2, beta, impl='cpp'),
+                               acon_c_reference(xt, p1, p2, beta), rtol=0, atol=1e-12)
+
+
+def test_integer_input_is_the_plain_formula():
+    x = torch.arange(12).view(1, 3, 2, 2)
+    p = torch.ones(1, 3, 1, 1, dtype=torch.long)
+    assert resolve_impl('cpp', x, p, p, p) == 'reference'
+    assert 'torch.int64' in explain_impl('cpp', x, p, p, p)
+
+
+def test_fallbacks_under_tracing_export_and_scripting(monkeypatch):
+    x, p1, p2, beta = _detached()
+    seen = []
+    real = dispatch._resolve
+
+    def spy(*a, **k):
+        seen.append(real(*a, **k)[0])
+        return real(*a, **k)
+
+    monkeypatch.setattr(dispatch, '_resolve', spy)
+    m = AconC(C, impl='cpp').double()
+    traced = torch.jit.trace(m, (x,), check_trace=False)
+    assert seen == ['reference']
+    torch.testing.assert_close(traced(x), m(x), rtol=0, atol=1e-12)
+    # (the modules' input checks are not scriptable; the functional core is)
+    scripted = torch.jit.script(acon_c)
+    torch.testing.assert_close(scripted(x, p1, p2, beta, 'cpp'),
+                               acon_c_reference(x, p1, p2, beta), rtol=0, atol=1e-12)
+    monkeypatch.setattr(torch.onnx, 'is_in_onnx_export', lambda: True)
+    for impl in IMPLS:
+        assert real(impl, x, p1, p2, beta) == ('reference', 'tracing and ONNX export use the '
+                                               'plain formula')
+
+
+def test_cpu_kernel_unavailable_falls_back_to_eager(monkeypatch):
+    monkeypatch.setattr(cpu_acon, 'available', lambda: 'no C++ compiler found')
+    x, p1, p2, beta = _detached()
+    assert resolve_impl('auto', x, p1, p2, beta) == 'eager'
+    assert resolve_impl('cpp', x, p1, p2, beta) == 'eager'
+    assert explain_impl('cpp', x, p1, p2, beta) == 'cpp: no C++ compiler found'
+
+
+def test_triton_unavailable_is_an_error_naming_what_is_missing(monkeypatch):
+    monkeypatch.setattr(BACKENDS['triton'], 'available',
+                        lambda: 'CUDA is not available and TRITON_INTERPRET is not set')
+    x, p1, p2, beta = _detached()
+    with pytest.raises(RuntimeError, match=r"impl='triton' cannot run: CUDA is not available"):
+        acon_c(x, p1, p2, beta, impl='triton')
+    with default_impl('triton'), pytest.raises(RuntimeError, match='CUDA is not available'):
+        AconC(C).double()(x)
+
+
+def test_auto_on_cuda_without_triton_warns_once(monkeypatch):
+    """'auto' on a CUDA tensor (faked: only the device type is read) without Triton."""
+    monkeypatch.setattr(BACKENDS['triton'], 'available', lambda: 'Triton is not importable')
+    monkeypatch.setattr(dispatch, '_warned_cuda', False)
+
+    class FakeCuda:
+        type = 'cuda'
+
+    x = type('X', (), {'device': FakeCuda()})()
+    with pytest.warns(UserWarning, match=r"impl='auto' on CUDA .*'eager'.*Triton is not "):
+        assert dispatch._auto(x) == 'eager'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert dispatch._auto(x) == 'eager'
+    monkeypatch.setattr(BACKENDS['triton'], 'available', lambda: None)
+    assert dispatch._auto(x) == 'triton'
+
+
+def test_impl_switch_validation_and_defaults():
+    with pytest.raises(ValueError, match='unknown ACON-C impl'):
+        AconC(4, impl='fast')
+    with pytest.raises(ValueError, match='unknown ACON-C impl'):
+        MetaAconC(4, impl='fast')
+    with pytest.raises(ValueError, match='unknown ACON-C impl'):
+        set_default_impl('fast')
+    with pytest.raises(ValueError, match=r"unknown ACON-C impl 'fast', valid: \('auto'"):
+        acon_c(*_detached(), impl='fast')
+    assert check_impl('triton') == 'triton'
+    before = get_default_impl()
+    with default_impl('eager'):
+        assert get_default_impl() == 'eager'
+        x, p1, p2, beta = _detached()
+        assert resolve_impl('auto', x, p1, p2, beta) == 'eager'
+        assert resolve_impl('reference', x, p1, p2, beta) == 'reference'  # explicit wins
+    assert get_default_impl() == before
+    set_default_impl('eager')
+    try:
+        assert get_default_impl() == 'eager'
+    finally:
+        set_default_impl(before)
+    assert "impl='eager'" in repr(AconC(4, impl='eager'))
