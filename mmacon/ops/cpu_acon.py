@@ -101,7 +101,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 def _load() -> Optional[str]:
     """Build (once per machine) and load the library; the reason when it cannot be."""
-    global _lib, _why_not, _loaded
+    global _lib
     if os.environ.get('MMACON_DISABLE_CPU_KERNEL', '0') not in ('', '0'):
         return 'disabled by MMACON_DISABLE_CPU_KERNEL'
     cxx = _compiler()

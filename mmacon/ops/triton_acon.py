@@ -314,7 +314,7 @@ class _Plan:
 
 
 def _channels_last_strides(shape: torch.Size) -> Tuple[int, ...]:
-    n, c, sp = shape[0], shape[1], tuple(shape[2:])
+    c, sp = shape[1], tuple(shape[2:])
     strides = [0] * len(shape)
     step = c
     for k in range(len(sp) - 1, -1, -1):
