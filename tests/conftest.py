@@ -15,15 +15,18 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Give each test the default scope it started with.
+def _no_default_scope():
+    """Run each test with no default scope set, and restore what was there afterwards.
 
-    mmengine keeps the scope a test entered (``init_default_scope``, a Runner) as the
-    process's current ``DefaultScope``, and ``MODELS.build`` resolves names in it: left
-    set, a later test asking the root or mmdet registry for ``AconResNet`` would get
-    mmseg's. A process that trains one config never switches scope; a test process does.
+    mmengine keeps the scope a test enters (``init_default_scope``, a Runner) as the
+    process's current ``DefaultScope``, and every ``MODELS.build`` resolves names in it:
+    left at ``'mmpretrain'`` or ``'mmseg'`` by one test, a later test asking mmdet's
+    registry for ``AconResNet`` would get the root or mmseg class. A process that trains
+    one config never switches scope; a test process does. A test that needs a scope sets
+    it itself.
     """
     saved = DefaultScope._instance_dict.copy()
+    DefaultScope._instance_dict.clear()
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
