@@ -169,8 +169,8 @@ def table(runs, variants):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    from mmacon.datasets import (make_tiny_ade20k, make_tiny_cityscapes,
-                                 make_tiny_coco)
+    from mmacon.tiny_data import (make_tiny_ade20k, make_tiny_cityscapes,
+                                  make_tiny_coco)
     makers = dict(det=make_tiny_coco, seg=make_tiny_cityscapes, ade=make_tiny_ade20k)
     for task in args.tasks:
         root = osp.join(args.data_dir, DATA[task])

@@ -10,6 +10,8 @@ norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         act_cfg=dict(_delete_=True, type='MetaAconC', norm_cfg=norm_cfg),
-        # Official res50.metaacon.pth converted by
+        # Backbone-only (no prefix): official res50.metaacon.pth converted by
         # tools/model_converters/acon2mmacon.py (see README.md).
-        init_cfg=dict(checkpoint='checkpoints/res50.metaacon_mmacon.pth')))
+        init_cfg=dict(
+            checkpoint='checkpoints/res50.metaacon_mmacon.pth',
+            prefix=None)))

@@ -24,12 +24,14 @@ model = dict(
         act_cfg=None,  # plain ReLU everywhere
         style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
         conv_bias=True,  # every conv of the official models has a bias
-        # A ReLU ResNet-50 trained with the official ACON recipe (BGR 0-255,
-        # conv bias), converted with tools/model_converters/acon2mmacon.py.
-        # Not released by the authors: see README.md.
+        # A ReLU ResNet-50 trained with the official ACON recipe (not released
+        # by the authors): the checkpoint of
+        # configs/imagenet/resnet50-relu_8xb32-linear-600k_in1k.py (mmpretrain),
+        # whose backbone has exactly these tensors; prefix picks them out.
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res50.relu_mmacon.pth')))
+            checkpoint='checkpoints/resnet50-relu_8xb32-linear-600k_in1k.pth',
+            prefix='backbone.')))
 
 # p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
 # configs inheriting this file differ from it only in the activation).

@@ -9,4 +9,6 @@ norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         act_cfg=dict(_delete_=True, type='MetaAconC', norm_cfg=norm_cfg),
-        init_cfg=dict(checkpoint='checkpoints/res50.metaacon_mmacon.pth')))
+        init_cfg=dict(
+            checkpoint='checkpoints/res50.metaacon_mmacon.pth',
+            prefix=None)))

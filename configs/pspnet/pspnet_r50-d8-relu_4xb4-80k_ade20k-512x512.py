@@ -18,9 +18,13 @@ model = dict(
         act_cfg=None,  # plain ReLU everywhere
         style='caffe',  # stride on the bottleneck's 1x1 conv1, as official
         conv_bias=True,  # every conv of the official models has a bias
-        # ReLU ResNet-50 trained with the official ACON recipe (README.md).
+        # A ReLU ResNet-50 trained with the official ACON recipe (not released
+        # by the authors): the checkpoint of
+        # configs/imagenet/resnet50-relu_8xb32-linear-600k_in1k.py (mmpretrain),
+        # whose backbone has exactly these tensors; prefix picks them out.
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/res50.relu_mmacon.pth')))
+            checkpoint='checkpoints/resnet50-relu_8xb32-linear-600k_in1k.pth',
+            prefix='backbone.')))
 
 optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})

@@ -5,6 +5,8 @@ _base_ = './retinanet_r50-relu_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
         act_cfg=dict(_delete_=True, type='AconC'),
-        # Official res50.acon.pth converted by
+        # Backbone-only (no prefix): official res50.acon.pth converted by
         # tools/model_converters/acon2mmacon.py (see README.md).
-        init_cfg=dict(checkpoint='checkpoints/res50.acon_mmacon.pth')))
+        init_cfg=dict(
+            checkpoint='checkpoints/res50.acon_mmacon.pth',
+            prefix=None)))

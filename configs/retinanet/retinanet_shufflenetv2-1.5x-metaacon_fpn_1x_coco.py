@@ -6,7 +6,8 @@ _base_ = './retinanet_shufflenetv2-1.5x-relu_fpn_1x_coco.py'
 model = dict(
     backbone=dict(
         act_cfg=dict(_delete_=True, type='MetaAconC'),
-        # Official ShuffleNetV2 1.5x Meta-ACON checkpoint converted by
+        # Backbone-only (no prefix): official ShuffleNetV2 1.5x Meta-ACON checkpoint converted by
         # tools/model_converters/acon2mmacon.py (see README.md).
         init_cfg=dict(
-            checkpoint='checkpoints/shufflenetv2.1.5.metaacon_mmacon.pth')))
+            checkpoint='checkpoints/shufflenetv2.1.5.metaacon_mmacon.pth',
+            prefix=None)))

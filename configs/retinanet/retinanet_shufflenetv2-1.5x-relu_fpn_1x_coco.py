@@ -22,11 +22,13 @@ model = dict(
         # ImageNet statistics, as mmdet's ResNet configs do.
         norm_eval=True,
         act_cfg=None,  # plain ReLU everywhere
-        # A ReLU ShuffleNetV2 1.5x trained with the official ACON recipe
-        # (BGR 0-255); not released with ACON: see README.md.
+        # A ReLU ShuffleNetV2 1.5x trained with the official ACON recipe (not
+        # released with ACON): the checkpoint of configs/imagenet/
+        # shufflenetv2-1.5x-relu_16xb64-linear-300k_in1k.py (mmpretrain).
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/shufflenetv2.1.5.relu_mmacon.pth')),
+            checkpoint='checkpoints/shufflenetv2-1.5x-relu_16xb64-linear-300k_in1k.pth',
+            prefix='backbone.')),
     neck=dict(
         in_channels=[176, 352, 704],
         start_level=0,  # the three stages feed P3-P5; P6, P7 from P5 input
@@ -36,3 +38,6 @@ model = dict(
 # p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
 # config inheriting this file differs from it only in the activation).
 optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+# conv_last (out index 3) is built, so the ImageNet checkpoint loads whole, but
+# the FPN does not use it: its parameters get no gradient, which DDP must allow.
+find_unused_parameters = True

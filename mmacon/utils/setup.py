@@ -6,7 +6,7 @@ from typing import Iterator, List, Optional
 
 from mmengine.config import Config
 
-SCOPES = ('mmdet', 'mmseg')
+SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://',
                     'torchvision://', 'modelzoo://', 'mmcls://', 'mmpretrain://',
                     'pavi://')
@@ -15,13 +15,15 @@ _REMOTE_PREFIXES = ('http://', 'https://', 's3://', 'petrel://', 'open-mmlab://'
 def register_scope(cfg: Config) -> str:
     """Register every module of the package named by ``cfg.default_scope``.
 
-    Returns the scope (``'mmdet'`` or ``'mmseg'``).
+    Returns the scope (``'mmdet'``, ``'mmseg'`` or ``'mmpretrain'``).
     """
     scope = cfg.get('default_scope')
     if scope == 'mmdet':
         from mmdet.utils import register_all_modules
     elif scope == 'mmseg':
         from mmseg.utils import register_all_modules
+    elif scope == 'mmpretrain':  # the ImageNet pretraining configs
+        from mmpretrain.utils import register_all_modules
     else:
         raise ValueError(f'config default_scope must be one of {SCOPES}, got {scope!r}')
     register_all_modules(init_default_scope=False)

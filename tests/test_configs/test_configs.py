@@ -120,7 +120,7 @@ def _is_pretrained(init_cfg) -> bool:
 
 def _scope(cfg: Config) -> str:
     scope = cfg.get('default_scope')
-    assert scope in ('mmdet', 'mmseg'), f'unexpected default_scope {scope!r}'
+    assert scope in ('mmdet', 'mmseg', 'mmpretrain'), f'unexpected default_scope {scope!r}'
     return scope
 
 
@@ -134,6 +134,10 @@ def build_model(rel: str):
         # upstream pads every input to the training crop (e.g. 512x1024): keep it tiny
         model_cfg['data_preprocessor']['size'] = (IMG, IMG)
         from mmseg.registry import MODELS
+    elif scope == 'mmpretrain':
+        # the Runner fills the classifier's preprocessor from the top-level key
+        model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        from mmpretrain.registry import MODELS
     else:
         from mmdet.registry import MODELS
     torch.manual_seed(0)
@@ -173,6 +177,14 @@ def _seg_batch(model, n: int = 2):
     return samples
 
 
+def _cls_batch(model, n: int = 2):
+    from mmpretrain.structures import DataSample
+    return [DataSample().set_gt_label(i) for i in range(n)]
+
+
+BATCHES = dict(mmdet=_det_batch, mmseg=_seg_batch, mmpretrain=_cls_batch)
+
+
 def _matched_key(name: str, keys) -> str | None:
     """The custom key mmengine's DefaultOptimWrapperConstructor picks for ``name``."""
     for key in sorted(sorted(keys), key=len, reverse=True):
@@ -182,7 +194,11 @@ def _matched_key(name: str, keys) -> str | None:
 
 
 def _acon_sibling(rel: str) -> str | None:
-    return ACON_TAG.sub('-relu', rel, count=1) if ACON_TAG.search(rel) else None
+    """The ReLU baseline's name (``-relu6`` where the plain network has ReLU6)."""
+    if not ACON_TAG.search(rel):
+        return None
+    names = [ACON_TAG.sub(tag, rel, count=1) for tag in ('-relu', '-relu6')]
+    return next((name for name in names if name in CONFIGS), names[0])
 
 
 def _drop(d: dict, *path: str) -> None:
@@ -214,7 +230,7 @@ def test_config_loads_with_custom_imports(rel):
 def test_model_builds_and_runs_one_loss_forward(rel):
     cfg, model = build_model(rel)
     model.train()
-    samples = (_seg_batch if _scope(cfg) == 'mmseg' else _det_batch)(model)
+    samples = BATCHES[_scope(cfg)](model)
     inputs = [torch.randint(0, 256, (3, IMG, IMG), dtype=torch.uint8) for _ in samples]
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
     losses = model(**data, mode='loss')
@@ -295,4 +311,6 @@ def test_acon_config_differs_from_relu_baseline_only_in_activation(rel):
     for cfg in (acon, relu):
         _drop(cfg, 'model', 'backbone', 'act_cfg')
         _drop(cfg, 'model', 'backbone', 'init_cfg', 'checkpoint')
+        # official ACON checkpoints are backbone-only, ours whole classifiers
+        _drop(cfg, 'model', 'backbone', 'init_cfg', 'prefix')
     assert acon == relu

@@ -3,7 +3,7 @@ import pytest
 
 @pytest.fixture(scope='session')
 def tiny_cityscapes(tmp_path_factory):
-    from mmacon.datasets import make_tiny_cityscapes
+    from mmacon.tiny_data import make_tiny_cityscapes
     root = str(tmp_path_factory.mktemp('data') / 'tiny_cityscapes')
     make_tiny_cityscapes(root, num_train=8, num_val=2)
     return root
@@ -11,7 +11,7 @@ def tiny_cityscapes(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def tiny_coco(tmp_path_factory):
-    from mmacon.datasets import make_tiny_coco
+    from mmacon.tiny_data import make_tiny_coco
     root = str(tmp_path_factory.mktemp('data') / 'tiny_coco')
     make_tiny_coco(root, num_train=8, num_val=2)
     return root

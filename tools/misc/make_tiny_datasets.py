@@ -1,9 +1,10 @@
 # Copyright (c) mmacon contributors. All rights reserved.
-"""Generate the deterministic tiny COCO / ADE20K / Cityscapes sets (seconds).
+"""Generate the deterministic tiny COCO / ADE20K / Cityscapes / ImageNet sets (seconds).
 
     python tools/misc/make_tiny_datasets.py --out data/
 
-writes ``data/tiny_coco``, ``data/tiny_ade20k`` and ``data/tiny_cityscapes`` in
+writes ``data/tiny_coco``, ``data/tiny_ade20k``, ``data/tiny_cityscapes`` and
+``data/tiny_imagenet`` in
 the upstream on-disk formats, the data roots the ``configs/tiny`` configs use.
 """
 import argparse
@@ -13,11 +14,11 @@ import time
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmacon.datasets import (make_tiny_ade20k, make_tiny_cityscapes,  # noqa: E402
-                             make_tiny_coco)
+from mmacon.tiny_data import (make_tiny_ade20k, make_tiny_cityscapes,  # noqa: E402
+                              make_tiny_coco, make_tiny_imagenet)
 
 MAKERS = dict(coco=make_tiny_coco, ade20k=make_tiny_ade20k,
-              cityscapes=make_tiny_cityscapes)
+              cityscapes=make_tiny_cityscapes, imagenet=make_tiny_imagenet)
 
 
 def parse_args(argv=None):

@@ -265,11 +265,15 @@ def make_tiny_cityscapes(root: str, num_train: int = 64, num_val: int = 16,
 
 
 def make_tiny_datasets(out_dir: str = 'data', seed: int = 0) -> Dict[str, str]:
-    """All three sets under ``out_dir``: ``tiny_coco``, ``tiny_ade20k``, ``tiny_cityscapes``."""
+    """All four sets under ``out_dir``: ``tiny_coco``, ``tiny_ade20k``,
+    ``tiny_cityscapes`` and ``tiny_imagenet``."""
+    from .imagenet import make_tiny_imagenet  # imagenet.py imports this module
     roots = dict(coco=osp.join(out_dir, 'tiny_coco'),
                  ade20k=osp.join(out_dir, 'tiny_ade20k'),
-                 cityscapes=osp.join(out_dir, 'tiny_cityscapes'))
+                 cityscapes=osp.join(out_dir, 'tiny_cityscapes'),
+                 imagenet=osp.join(out_dir, 'tiny_imagenet'))
     make_tiny_coco(roots['coco'], seed=seed)
     make_tiny_ade20k(roots['ade20k'], seed=seed)
     make_tiny_cityscapes(roots['cityscapes'], seed=seed)
+    make_tiny_imagenet(roots['imagenet'], seed=seed)
     return roots

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mmacon.datasets import (COCO_CLASSES, make_tiny_ade20k, make_tiny_cityscapes,
-                             make_tiny_coco, tiny_coco_classes)
-from mmacon.datasets.tiny import (CITYSCAPES_CAR, CITYSCAPES_IGNORE, CITYSCAPES_OBJECTS,
-                                  CITYSCAPES_PERSON, CITYSCAPES_SIGN)
+from mmacon.tiny_data import (COCO_CLASSES, make_tiny_ade20k, make_tiny_cityscapes,
+                              make_tiny_coco, tiny_coco_classes)
+from mmacon.tiny_data.tiny import (CITYSCAPES_CAR, CITYSCAPES_IGNORE, CITYSCAPES_OBJECTS,
+                                   CITYSCAPES_PERSON, CITYSCAPES_SIGN)
 from tool_helpers import load_tool
 
 SMALL = dict(num_train=6, num_val=3)
