@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmacon  # noqa: E402,F401  (registers modules, checkpoint safe globals)
+from mmacon.engine import add_decay_check  # noqa: E402
 from mmacon.utils import (check_checkpoint, check_data_paths,  # noqa: E402
                           check_pretrained, register_scope, setup_cpu_distributed)
 
@@ -100,6 +101,7 @@ def build_cfg(args) -> Config:
         check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
     check_pretrained(cfg)
     check_data_paths(cfg, 'train')
+    add_decay_check(cfg)  # warns, with the count, if the optimizer decays ACON params
     return cfg
 
 

@@ -24,4 +24,4 @@ model = dict(
         conv_bias=True,
         act_cfg=None))  # plain ReLU
 
-optim_wrapper = dict(paramwise_cfg={{_base_.acon_standard_paramwise_cfg}})
+optim_wrapper = dict(constructor='AconOptimWrapperConstructor')

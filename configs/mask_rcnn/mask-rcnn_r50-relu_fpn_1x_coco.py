@@ -26,6 +26,7 @@ model = dict(
             checkpoint='checkpoints/resnet50-relu_8xb32-linear-600k_in1k.pth',
             prefix='backbone.')))
 
-# p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
-# configs inheriting this file differ from it only in the activation).
-optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+# p1, p2, beta without weight decay, found by module type (mmacon.engine; a
+# no-op for ReLU, kept so that the ACON configs inheriting this file differ from
+# it only in the activation).
+optim_wrapper = dict(constructor='AconOptimWrapperConstructor')

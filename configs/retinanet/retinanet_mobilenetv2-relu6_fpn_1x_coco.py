@@ -34,7 +34,7 @@ model = dict(
 
 # p1, p2, beta without weight decay (no-op for ReLU6, kept so that the ACON
 # config inheriting this file differs from it only in the activation).
-optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+optim_wrapper = dict(constructor='AconOptimWrapperConstructor')
 # conv2 (1280 ch) is built, so the ImageNet checkpoint loads whole, but the FPN
 # does not use it: its parameters get no gradient, which DDP must allow.
 find_unused_parameters = True

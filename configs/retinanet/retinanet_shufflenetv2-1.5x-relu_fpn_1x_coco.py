@@ -35,9 +35,10 @@ model = dict(
         add_extra_convs='on_input',
         num_outs=5))
 
-# p1, p2, beta without weight decay (no-op for ReLU, kept so that the ACON
-# config inheriting this file differs from it only in the activation).
-optim_wrapper = dict(paramwise_cfg={{_base_.acon_paramwise_cfg}})
+# p1, p2, beta without weight decay, found by module type (mmacon.engine; a
+# no-op for ReLU, kept so that the ACON configs inheriting this file differ from
+# it only in the activation).
+optim_wrapper = dict(constructor='AconOptimWrapperConstructor')
 # conv_last (out index 3) is built, so the ImageNet checkpoint loads whole, but
 # the FPN does not use it: its parameters get no gradient, which DDP must allow.
 find_unused_parameters = True

@@ -1,18 +1,12 @@
-# Tiny PSPNet (dilated AconResNet-18 at width 32, Meta-ACON) on
-# data/tiny_cityscapes: the full
-# configs/pspnet/pspnet_r50-d8-metaacon_4xb2-80k_cityscapes-512x1024.py made small
-# (see _base_/tiny_cityscapes_pspnet.py). CPU smoke test / demo, from scratch.
-_base_ = [
-    '../pspnet/pspnet_r50-d8-metaacon_4xb2-80k_cityscapes-512x1024.py',
-    './_base_/tiny_cityscapes_pspnet.py',
-]
+# Tiny PSPNet (dilated AconResNet-18 at width 32, Meta-ACON) on data/tiny_cityscapes:
+# its ReLU twin pspnet_r18-d8-relu_tiny-cityscapes.py with the activation of the full
+# configs/pspnet/pspnet_r50-d8-metaacon_4xb2-80k_cityscapes-512x1024.py, whose
+# generator norm is the tiny configs' BN instead of SyncBN.
+_base_ = './pspnet_r18-d8-relu_tiny-cityscapes.py'
 
-model = {{_base_.tiny_model_metaacon}}
-train_dataloader = {{_base_.tiny_train_dataloader}}
-val_dataloader = {{_base_.tiny_val_dataloader}}
-test_dataloader = val_dataloader
-train_cfg = {{_base_.tiny_train_cfg}}
-optim_wrapper = {{_base_.tiny_optim_wrapper}}
-param_scheduler = {{_base_.tiny_param_scheduler}}
-default_hooks = {{_base_.tiny_default_hooks}}
-env_cfg = {{_base_.tiny_env_cfg}}
+model = dict(
+    backbone=dict(
+        act_cfg=dict(
+            _delete_=True,
+            type='MetaAconC',
+            norm_cfg=dict(type='BN', requires_grad=True))))

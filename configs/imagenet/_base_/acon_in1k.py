@@ -3,7 +3,7 @@
 # mmengine refuses a key defined by two sibling bases, so this file, which sits
 # next to an mmpretrain config in ``_base_``, sets only ``custom_imports`` and
 # ``acon_``-prefixed variables; the configs apply them, e.g.
-#     optim_wrapper = dict(paramwise_cfg={{_base_.acon_official_paramwise_cfg}})
+#     optim_wrapper = {{_base_.acon_resnet_optim_wrapper}}
 
 # Registers AconResNet, AconShuffleNetV2, TFNet, AconMobileNetV2 and the
 # activations in mmengine's root MODELS, which mmpretrain's registry falls back to.
@@ -15,19 +15,12 @@ custom_imports = dict(imports=['mmacon'], allow_failed_imports=False)
 acon_data_preprocessor = dict(
     mean=[0., 0., 0.], std=[1., 1., 1.], to_rgb=False)
 
-# p1, p2, beta of ACON-C / Meta-ACON never decay (as configs/_base_/acon_runtime.py).
-acon_no_decay_keys = {
-    '.p1': dict(decay_mult=0.),
-    '.p2': dict(decay_mult=0.),
-    '.beta': dict(decay_mult=0.),
-}
-# mmpretrain's recipe: everything else decays.
-acon_standard_paramwise_cfg = dict(custom_keys=acon_no_decay_keys)
-# Official recipe: weight decay only on parameters named ``weight`` with more than
-# one dimension (conv and linear weights, the Meta-ACON generators' fc1/fc2
-# included); biases, norm layers and p1, p2, beta get none.
-acon_official_paramwise_cfg = dict(
-    norm_decay_mult=0., bias_decay_mult=0., custom_keys=acon_no_decay_keys)
+# p1, p2, beta of ACON-C / Meta-ACON never decay: every config names
+# constructor='AconOptimWrapperConstructor' (mmacon.engine, found by module type;
+# as configs/_base_/acon_runtime.py). mmpretrain's recipe: everything else decays.
+# Official recipe: weight decay only on conv and linear weights (the Meta-ACON
+# generators' fc1/fc2 included); biases, norm layers and p1, p2, beta get none.
+acon_official_paramwise_cfg = dict(norm_decay_mult=0., bias_decay_mult=0.)
 
 
 def _official_schedule(iters):
@@ -50,6 +43,7 @@ def _official_schedule(iters):
 # ResNet (official): batch 256, 600k iterations, SGD lr 0.1 momentum 0.9, wd 1e-4.
 acon_resnet_iters = 600000
 acon_resnet_optim_wrapper = dict(
+    constructor='AconOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=acon_official_paramwise_cfg)
 acon_resnet_schedule = _official_schedule(acon_resnet_iters)
@@ -58,6 +52,7 @@ acon_resnet_schedule = _official_schedule(acon_resnet_iters)
 # 300k iterations, SGD lr 0.5 momentum 0.9, wd 4e-5, label smoothing 0.1.
 acon_light_iters = 300000
 acon_light_optim_wrapper = dict(
+    constructor='AconOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=4e-5),
     paramwise_cfg=acon_official_paramwise_cfg)
 acon_light_schedule = _official_schedule(acon_light_iters)
