@@ -102,17 +102,18 @@ def markdown(records: List[dict], title: str = 'Benchmark results') -> str:
                      f"{ACTIVATIONS[row['activation']]} | {row['n']} | "
                      f"{pm(row['mean'], row['std'])} | {delta} |")
     lines += ['', '## Runs', '',
-              '| run | status | metric | value | final loss | iterations | wall (s) | note |',
-              '|---|---|---|---|---|---|---|---|']
+              '| run | status | metric | value | final loss | iterations | wall (s) | CPU (s) | note |',
+              '|---|---|---|---|---|---|---|---|---|']
     for r in records:
         value = 'n/a' if r.get('value') is None else f"{r['value']:.2f}"
         loss = 'n/a' if r.get('final_loss') is None else f"{r['final_loss']:.4f}"
         note = r.get('note') or ''
         if r.get('resumed_from'):
             note = (note + '; ' if note else '') + 'resumed'
+        cpu = 'n/a' if r.get('cpu_s') is None else f"{r['cpu_s']:.0f}"
         lines.append(f"| {r['name']} | {r['status']} | {r.get('metric') or 'n/a'} | {value} | "
                      f"{loss} | {r.get('iterations') or 'n/a'} | {r.get('wall_s', 0):.0f} | "
-                     f'{note} |')
+                     f'{cpu} | {note} |')
     return '\n'.join(lines) + '\n'
 
 

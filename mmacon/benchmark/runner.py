@@ -19,14 +19,30 @@ from collections import deque
 from typing import Dict, List, Optional
 
 from .launch import train_command, train_env
-from .scalars import (as_percent, final_metrics, found_no_detections, loss_curve,
-                      pick_metric, read_scalars)
+from .scalars import (NOT_EXACT, as_percent, final_metrics, found_no_detections,
+                      last_log_contains, loss_curve, pick_metric, read_scalars)
 from .spec import (ACTIVATIONS, DEFAULT_METRICS, DEFAULT_PRETRAINED_OPTIONS, BenchmarkRun,
                    flatten_options, format_option)
 
 RECORD = 'benchmark_run.json'
 # mmengine log lines echoed while a run trains (unless quiet)
 ECHO = ('Iter(train)', 'Iter(val)', 'Epoch(train)', 'Epoch(val)', 'resumed', 'ERROR')
+
+
+def _reap(job: dict) -> bool:
+    """Whether the job's process ended; notes its CPU seconds (its own and those of the
+    processes it waited for: torchrun's workers, srun) in ``job['cpu_s']``."""
+    proc = job['proc']
+    if proc.returncode is not None:
+        return True
+    if not hasattr(os, 'wait4'):
+        return proc.poll() is not None
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid == 0:
+        return False
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    job['cpu_s'] = usage.ru_utime + usage.ru_stime
+    return True
 
 
 def format_number(value: Optional[float], digits: int = 2) -> str:
@@ -127,6 +143,10 @@ class BenchmarkRunner:
         elif value is None and returncode == 0:
             note = (f'no {metric or "metric"} in the logs (logged: {sorted(metrics)}); '
                     'did the run validate (train_cfg.val_interval)?')
+        if run.pretrain is not None and last_log_contains(work_dir, NOT_EXACT):
+            note = ((note + '; ') if note else '') + (
+                'the stage-1 checkpoint did not fit the backbone exactly (missing or '
+                'unexpected tensors: see its mmengine log)')
         steps, losses = loss_curve(train)
         return dict(
             name=run.name, stage=run.stage, config=run.config, task=run.task,
@@ -193,6 +213,7 @@ class BenchmarkRunner:
         run = job['run']
         record = self.make_record(run, returncode, time.time() - job['start'],
                                   job['resumed_from'])
+        record['cpu_s'] = round(job['cpu_s'], 1) if 'cpu_s' in job else None
         if returncode == 0:
             with open(osp.join(run.work_dir(self.work_dir), RECORD), 'w') as f:
                 json.dump(record, f, indent=2)
@@ -208,7 +229,7 @@ class BenchmarkRunner:
         return dict(name=run.name, stage=run.stage, config=run.config, task=run.task,
                     activation=run.activation, activation_name=ACTIVATIONS[run.activation],
                     seed=run.seed, metric=run.metric, value=None, metrics={},
-                    status='not run', returncode=None, wall_s=0.0, checkpoint=None,
+                    status='not run', returncode=None, wall_s=0.0, cpu_s=None, checkpoint=None,
                     work_dir=run.work_dir(self.work_dir), note=why)
 
     def commands(self) -> List[List[str]]:
@@ -254,7 +275,7 @@ class BenchmarkRunner:
                 started += 1
                 active.append(self._launch(run, started, threads, 29500 + started % 500))
             time.sleep(0.2)
-            for job in [j for j in active if j['proc'].poll() is not None]:
+            for job in [j for j in active if _reap(j)]:
                 active.remove(job)
                 self.records[job['run'].name] = self._finish(job)
         return [self.records[r.name] for r in self.runs]
@@ -269,8 +290,9 @@ def run_benchmark(runs: List[BenchmarkRun], work_dir: str, title: str = 'Benchma
     runner = BenchmarkRunner(runs, work_dir, **runner_kwargs)
     records = runner.run()
     out = runner.work_dir
+    cpu = [r['cpu_s'] for r in records if r.get('cpu_s') is not None]
     write_json(records, osp.join(out, 'results.json'), wall_s=round(time.time() - start, 1),
-               launcher=runner.launcher, jobs=runner.jobs)
+               cpu_s=round(sum(cpu), 1), launcher=runner.launcher, jobs=runner.jobs)
     write_markdown(records, osp.join(out, 'results.md'), title=title)
     if plot:
         from .plot import plot_results

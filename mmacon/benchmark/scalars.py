@@ -16,6 +16,8 @@ from typing import Dict, List, Optional, Tuple
 NOT_METRICS = frozenset({'step', 'data_time', 'time', 'epoch', 'iter'})
 # mmdet's CocoMetric logs this and returns no metric when no box was predicted
 EMPTY_COCO = 'The testing results of the whole dataset is empty'
+# mmengine's load_state_dict warns so when a checkpoint misses or adds tensors
+NOT_EXACT = 'The model and loaded state dict do not match exactly'
 
 
 def log_dirs(work_dir: str) -> List[str]:
@@ -56,17 +58,21 @@ def loss_curve(train_lines: List[dict], key: str = 'loss') -> Tuple[List[int], L
     return steps, [r[key] for r in train_lines if key in r]
 
 
-def found_no_detections(work_dir: str) -> bool:
-    """Whether the run's last attempt logged mmdet's "no detections at all" message."""
+def last_log_contains(work_dir: str, text: str) -> bool:
+    """Whether the mmengine log of the run's last attempt has a line containing ``text``."""
     dirs = log_dirs(work_dir)
     if not dirs:
         return False
-    logs = glob.glob(osp.join(dirs[-1], '*.log'))
-    for path in logs:
+    for path in glob.glob(osp.join(dirs[-1], '*.log')):
         with open(path, errors='replace') as f:
-            if any(EMPTY_COCO in line for line in f):
+            if any(text in line for line in f):
                 return True
     return False
+
+
+def found_no_detections(work_dir: str) -> bool:
+    """Whether the run's last attempt logged mmdet's "no detections at all" message."""
+    return last_log_contains(work_dir, EMPTY_COCO)
 
 
 def pick_metric(metrics: Dict[str, float], wanted: Optional[str],

@@ -26,7 +26,7 @@ def as_dict(options):
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    from mmacon.datasets import make_tiny_cityscapes, make_tiny_coco
+    from mmacon.tiny_data import make_tiny_cityscapes, make_tiny_coco
     root = tmp_path_factory.mktemp('bench_data')
     make_tiny_cityscapes(str(root / 'cs'), num_train=4, num_val=2)
     make_tiny_coco(str(root / 'coco'), num_train=4, num_val=2)
@@ -70,9 +70,11 @@ def test_records_name_stage_seed_and_link_checkpoints(two_stage):
         # stage 2 initialised its backbone from stage 1's checkpoint of the same seed
         assert f'Loads checkpoint by local backend from path: {r["pretrain_checkpoint"]}' in log
         assert f'randomness.seed={r["seed"]}' in log
+        # the tiny PSPNet and RetinaNet backbones have the same tensors
+        assert 'did not fit' not in r['note']
     for r in records[:2]:
         assert r['metric'] == 'mIoU' and 0 <= r['value'] <= 100
-        assert r['iterations'] == 2 and r['wall_s'] > 0
+        assert r['iterations'] == 2 and r['wall_s'] > 0 and r['cpu_s'] > 0
         assert osp.isfile(osp.join(r['work_dir'], RECORD))
 
 
@@ -147,3 +149,30 @@ def test_interrupted_run_is_resumed(data, tmp_path):
     assert loss_curve(read_scalars(run_dir)[0])[0] == [1, 2]
     ckpt = torch.load(record['checkpoint'], map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 2 and record['metric'] == 'mIoU'
+
+
+def test_record_notes_from_the_logs(tmp_path):
+    """make_record on logs mmengine wrote (no training): 0 mAP, a checkpoint that did not fit,
+    a run that never validated."""
+    from test_scalars import write_attempt
+    from mmacon.benchmark.scalars import EMPTY_COCO, NOT_EXACT
+    runs = build_runs([DET], [0], pretrain=[SEG])
+    runner = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None)
+    pre, det = runs
+    os.makedirs(pre.work_dir(str(tmp_path)))
+    with open(osp.join(pre.work_dir(str(tmp_path)), RECORD), 'w') as f:
+        json.dump(dict(checkpoint='/ckpt/iter_2.pth'), f)
+    write_attempt(det.work_dir(str(tmp_path)), '20260101_000000',
+                  [(1, dict(loss=2.0, iter=1)), (1, dict(data_time=0.1, time=0.2))],
+                  f'WARNING - {NOT_EXACT}\nERROR - {EMPTY_COCO}.\n')
+    record = runner.make_record(det, 0, 1.0, None)
+    assert (record['metric'], record['value'], record['iterations']) == ('coco/bbox_mAP', 0.0, 1)
+    assert record['note'].startswith('no detections') and 'did not fit' in record['note']
+    assert record['pretrain_checkpoint'] == '/ckpt/iter_2.pth'
+    assert 'model.backbone.init_cfg.checkpoint=/ckpt/iter_2.pth' in record['cfg_options']
+    assert 'randomness.seed=0' in record['cfg_options']
+    # a failed run is not 0 mAP, and a run that logged no metric says so
+    assert runner.make_record(det, 1, 1.0, None)['value'] is None
+    write_attempt(pre.work_dir(str(tmp_path)), '20260101_000000', [(1, dict(loss=2.0, iter=1))])
+    record = runner.make_record(pre, 0, 1.0, None)
+    assert record['value'] is None and 'val_interval' in record['note']
