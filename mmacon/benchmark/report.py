@@ -10,7 +10,7 @@ mean +- standard deviation of those differences.
 import json
 import math
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from .spec import ACTIVATIONS, BASELINE
 
@@ -39,7 +39,7 @@ def _key(record: dict) -> Tuple[str, str]:
     return record['stage'], record['task']
 
 
-def groups(records: List[dict]) -> 'OrderedDict[Tuple[str, str], Dict[str, Dict[int, float]]]':
+def groups(records: List[dict]) -> OrderedDict:
     """(stage, task) -> activation -> seed -> value, for runs with a value."""
     out: 'OrderedDict' = OrderedDict()
     for stage in STAGES:
@@ -102,7 +102,8 @@ def markdown(records: List[dict], title: str = 'Benchmark results') -> str:
                      f"{ACTIVATIONS[row['activation']]} | {row['n']} | "
                      f"{pm(row['mean'], row['std'])} | {delta} |")
     lines += ['', '## Runs', '',
-              '| run | status | metric | value | final loss | iterations | wall (s) | CPU (s) | note |',
+              '| run | status | metric | value | final loss | iterations | wall (s) | CPU (s) '
+              '| note |',
               '|---|---|---|---|---|---|---|---|---|']
     for r in records:
         value = 'n/a' if r.get('value') is None else f"{r['value']:.2f}"

@@ -33,10 +33,12 @@ def test_summary_rows():
     relu, meta, aconc = (rows[('finetune', 'det', a)] for a in ('relu', 'metaacon', 'aconc'))
     assert (relu['n'], relu['mean'], relu['std']) == (3, 12.0, 2.0)
     assert meta['mean'] == pytest.approx(43 / 3)
-    assert meta['std'] == pytest.approx(math.sqrt(((13 - 43 / 3) ** 2 * 2 + (17 - 43 / 3) ** 2) / 2))
+    mean = 43 / 3
+    assert meta['std'] == pytest.approx(math.sqrt(((13 - mean) ** 2 * 2 + (17 - mean) ** 2) / 2))
     # per-seed differences 3, 1, 3
     assert meta['delta'] == pytest.approx(7 / 3) and meta['delta_n'] == 3
-    assert meta['delta_std'] == pytest.approx(math.sqrt(((3 - 7 / 3) ** 2 * 2 + (1 - 7 / 3) ** 2) / 2))
+    d = 7 / 3
+    assert meta['delta_std'] == pytest.approx(math.sqrt(((3 - d) ** 2 * 2 + (1 - d) ** 2) / 2))
     # the failed seed counts nowhere
     assert (aconc['n'], aconc['mean'], aconc['std'], aconc['delta'], aconc['delta_n']) == (
         1, 9.0, None, -1.0, 1)
@@ -48,7 +50,8 @@ def test_markdown_table():
     assert text.startswith('# T\n')
     assert '9 runs (8 finished, 1 failed or not run), seeds [0, 1, 2]' in text
     assert '| finetune | det | coco/bbox_mAP | ReLU | 3 | 12.00 ± 2.00 |  |' in text
-    assert '| finetune | det | coco/bbox_mAP | Meta-ACON | 3 | 14.33 ± 2.31 | +2.33 ± 1.15 |' in text
+    assert ('| finetune | det | coco/bbox_mAP | Meta-ACON | 3 | 14.33 ± 2.31 | +2.33 ± 1.15 |'
+            in text)
     assert '| finetune | det | coco/bbox_mAP | ACON-C | 1 | 9.00 | -1.00 |' in text
     assert '| finetune/det-aconc/seed1 | failed | coco/bbox_mAP | n/a |' in text
     # the per-run table keeps every record

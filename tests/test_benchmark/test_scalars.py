@@ -1,7 +1,6 @@
 """Reading what mmengine logged: its own LocalVisBackend writes the files read here."""
 import os
 
-import pytest
 from mmengine.visualization import LocalVisBackend
 
 from mmacon.benchmark.scalars import (EMPTY_COCO, as_percent, final_metrics,
