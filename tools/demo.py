@@ -100,11 +100,10 @@ def demo_runs(args, roots: dict):
             pretrain.append(dict(
                 config=osp.join(TINY, PRETRAIN.format(v=v)), task=TASK_NAMES['cls'],
                 metric='accuracy/top1',
+                # max_iters alone sets the run: the LR decay, checkpoint and
+                # validation follow it (configs/tiny)
                 cfg_options={**data_options(roots['tiny_imagenet']), **log,
-                             'train_cfg.max_iters': n, 'train_cfg.val_interval': n,
-                             'param_scheduler.0.end': n,
-                             # iteration-based: no loader restart (and 2 s sleep) per pass
-                             'train_dataloader.sampler.type': 'InfiniteSampler'}))
+                             'train_cfg.max_iters': n}))
     configs = []
     for task in args.tasks:
         pattern, data, metric = TASKS[task]

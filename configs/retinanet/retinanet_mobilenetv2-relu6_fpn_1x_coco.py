@@ -32,8 +32,9 @@ model = dict(
         add_extra_convs='on_input',
         num_outs=5))
 
-# p1, p2, beta without weight decay (no-op for ReLU6, kept so that the ACON
-# config inheriting this file differs from it only in the activation).
+# p1, p2, beta without weight decay, found by module type (mmacon.engine; a
+# no-op for ReLU6, kept so that the ACON config inheriting this file differs
+# from it only in the activation).
 optim_wrapper = dict(constructor='AconOptimWrapperConstructor')
 # conv2 (1280 ch) is built, so the ImageNet checkpoint loads whole, but the FPN
 # does not use it: its parameters get no gradient, which DDP must allow.

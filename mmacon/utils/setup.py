@@ -67,7 +67,8 @@ def check_pretrained(cfg: Config) -> None:
             raise FileNotFoundError(
                 f'pretrained checkpoint not found: {osp.abspath(path)} ({key}). Convert the '
                 'official ACON release with tools/model_converters/acon2mmacon.py (see '
-                "docs/transfer_learning.md), or train from scratch with "
+                "docs/transfer_learning.md), train the ImageNet config that produces it "
+                "(configs/imagenet/README.md), or train from scratch with "
                 "--cfg-options model.backbone.init_cfg=None")
 
 

@@ -322,12 +322,22 @@ def test_acon_config_differs_from_relu_baseline_only_in_activation(rel):
     assert acon == relu
 
 
+def test_tfnet_config_pairs_with_the_shufflenetv2_relu_baseline():
+    """TFNet has no ReLU version: its baseline is ShuffleNetV2 1.5x ReLU (similar FLOPs),
+    the same detector, input and schedule with another backbone and FPN inputs."""
+    tfnet = load('retinanet/retinanet_tfnet-1.5x_fpn_1x_coco.py').to_dict()
+    relu = load('retinanet/retinanet_shufflenetv2-1.5x-relu_fpn_1x_coco.py').to_dict()
+    assert tfnet['model']['backbone']['type'] == 'TFNet'
+    assert relu['model']['backbone']['type'] == 'AconShuffleNetV2'
+    for cfg in (tfnet, relu):
+        _drop(cfg, 'model', 'backbone')
+        _drop(cfg, 'model', 'neck', 'in_channels')
+    assert tfnet == relu
+
+
 # ---- configs/tiny: each is its full config plus small overrides ----------------------
 
-# the tiny ImageNet pretraining configs (pretrain branch) still use the former
-# tiny_* helper keys; until they are restructured the same way, these checks
-# cover the tiny detection / segmentation configs
-TINY = [c for c in CONFIGS if c.startswith('tiny/') and not c.endswith('_tiny-imagenet.py')]
+TINY = [c for c in CONFIGS if c.startswith('tiny/')]
 # the full ReLU config each tiny ReLU config inherits; an ACON tiny config's full
 # counterpart is the ACON twin of that (same activation tag)
 TINY_FULL = {
@@ -336,6 +346,8 @@ TINY_FULL = {
         'pspnet/pspnet_r50-d8-relu_4xb2-80k_cityscapes-512x1024.py',
     'tiny/pspnet_r18-d8-relu_tiny-ade20k.py':
         'pspnet/pspnet_r50-d8-relu_4xb4-80k_ade20k-512x512.py',
+    'tiny/resnet18-w32-relu_tiny-imagenet.py':
+        'imagenet/resnet18-relu_8xb32-linear-600k_in1k.py',
 }
 # top-level keys a tiny config may add to its full config's
 TINY_NEW_KEYS = {'randomness', 'metainfo'}
@@ -360,7 +372,7 @@ def _all_keys(node, path=''):
 
 def test_tiny_configs_found():
     assert sorted(TINY_FULL) == sorted(c for c in TINY if not _acon_sibling(c))
-    assert len(TINY) == 8
+    assert len(TINY) == 11
     for rel in TINY:
         assert _full_of(rel) in CONFIGS, rel
 
@@ -388,7 +400,6 @@ def test_tiny_config_is_its_full_config_plus_overrides(rel):
     # small: ResNet-18 at width 32, stem written out (mmseg's ResNet defaults it to 64)
     backbone = tiny.model.backbone
     assert (backbone.depth, backbone.base_channels, backbone.stem_channels) == (18, 32, 32)
-    assert backbone.init_cfg is None, rel
     assert isinstance(tiny.randomness.seed, int), f'{rel}: no randomness.seed'
     assert 'SyncBN' not in tiny.pretty_text, f'{rel}: SyncBN needs CUDA'
 
@@ -411,12 +422,12 @@ def test_tiny_max_iters_from_the_command_line_sets_the_run(rel):
     assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 20
     # iteration-based: an infinite sampler, so mmengine never restarts the loader (2 s)
     assert cfg.train_dataloader.sampler.type == 'InfiniteSampler', rel
-    warmup, decay = cfg.param_scheduler
-    for sched in (warmup, decay):
+    *warmups, decay = cfg.param_scheduler  # tiny ImageNet: the official linear decay only
+    for sched in (*warmups, decay):
         assert sched.by_epoch is False and sched.begin == 0, f'{rel}: {sched}'
     # no `end`: mmengine's runner ends the decay at the loop's max_iters
-    assert 'end' not in decay and decay.type == 'PolyLR', f'{rel}: {decay}'
-    assert warmup.type == 'LinearLR' and warmup.end < default_iters
+    assert 'end' not in decay and decay.type in ('PolyLR', 'LinearLR'), f'{rel}: {decay}'
+    assert all(w.type == 'LinearLR' and w.end < default_iters for w in warmups), rel
     # checkpoint and validation at the last iteration whatever max_iters
     ckpt = cfg.default_hooks.checkpoint
     assert ckpt.by_epoch is False and ckpt.get('save_last', True) is True, rel

@@ -24,7 +24,6 @@ model = dict(
     backbone=dict(type='AconResNet', depth=18, act_cfg=dict(type='AconC'), init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512]))
 """
-CONSTRUCTOR = "optim_wrapper = dict(constructor='AconOptimWrapperConstructor')\n"
 
 
 class _Records(logging.Handler):
@@ -38,27 +37,31 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    """The paths tools/train.py checks up front (the runs here never read them)."""
-    root = tmp_path_factory.mktemp('coco')
+def user_run(tmp_path_factory):
+    """The runner tools/train.py builds for the user's config, optimizer built.
+
+    The data paths tools/train.py checks up front exist (empty: nothing reads them).
+    """
+    torch.set_num_threads(1)
+    tmp = tmp_path_factory.mktemp('user')
+    root = tmp / 'coco'
+    (root / 'annotations').mkdir(parents=True)
     for split in ('train2017', 'val2017'):
         (root / split).mkdir()
-        (root / 'annotations').mkdir(exist_ok=True)
         (root / 'annotations' / f'instances_{split}.json').write_text('{}')
-    return str(root)
-
-
-def _warnings_of_a_run(tmp_path, data_root, extra=''):
-    """Build the run as tools/train.py does and run the hooks' before_train check."""
-    config = tmp_path / 'my_retinanet.py'
-    config.write_text(USER_CONFIG.format(root=data_root) + extra)
+    config = tmp / 'my_retinanet.py'
+    config.write_text(USER_CONFIG.format(root=root))
     train = load_tool('tools/train.py')
-    cfg = train.build_cfg(train.parse_args([str(config), '--work-dir', str(tmp_path / 'w')]))
+    cfg = train.build_cfg(train.parse_args([str(config), '--work-dir', str(tmp / 'work')]))
     assert [h for h in cfg.custom_hooks if h['type'] == 'AconDecayCheckHook'] == \
         [dict(type='AconDecayCheckHook')]
     runner = Runner.from_cfg(cfg)
-    # what Runner.train() does before the loop calls the before_train hooks
+    # what Runner.train() does before its loop calls the before_train hooks
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    return runner
+
+
+def _warnings(runner):
     hook, = [h for h in runner.hooks if isinstance(h, AconDecayCheckHook)]
     records = _Records()
     runner.logger.addHandler(records)
@@ -66,7 +69,7 @@ def _warnings_of_a_run(tmp_path, data_root, extra=''):
         hook.before_train(runner)
     finally:
         runner.logger.removeHandler(records)
-    return runner, [m for m in records.messages if 'ACON parameters' in m]
+    return [m for m in records.messages if 'ACON parameters' in m]
 
 
 def _acon_names(model, trainable_only=True):
@@ -75,12 +78,11 @@ def _acon_names(model, trainable_only=True):
             and (p.requires_grad or not trainable_only)]
 
 
-def test_default_constructor_warns_with_the_count(tmp_path, data_root):
-    torch.set_num_threads(1)
-    runner, messages = _warnings_of_a_run(tmp_path, data_root)
-    names = _acon_names(runner.model)
+def test_default_constructor_warns_with_the_count(user_run):
+    messages = _warnings(user_run)
+    names = _acon_names(user_run.model)
     n = len(names)
-    acons = [m for m in runner.model.modules() if type(m).__name__ == 'AconC']
+    acons = [m for m in user_run.model.modules() if type(m).__name__ == 'AconC']
     trainable = [m for m in acons if m.p1.requires_grad]
     # mmdet's frozen_stages=1 freezes stage 1 and its ACON: those are not counted
     assert n == 3 * len(trainable) and 0 < len(trainable) < len(acons)
@@ -89,6 +91,20 @@ def test_default_constructor_warns_with_the_count(tmp_path, data_root):
         f'{names[0]} with weight_decay=0.0001); the ACON paper trains them '
         'without weight decay (decaying them hurts). Set optim_wrapper = dict(constructor='
         "'AconOptimWrapperConstructor', ...) in the config (mmacon.engine)."]
+
+
+def test_constructor_line_silences_it(user_run):
+    """The config line ``optim_wrapper = dict(constructor=...)`` merged as mmengine does."""
+    cfg = user_run.cfg.copy()
+    cfg.merge_from_dict(dict(optim_wrapper=dict(constructor='AconOptimWrapperConstructor')))
+    assert cfg.optim_wrapper.optimizer == user_run.cfg.optim_wrapper.optimizer
+    decayed = user_run.optim_wrapper
+    try:
+        user_run.optim_wrapper = user_run.build_optim_wrapper(cfg.optim_wrapper)
+        assert _warnings(user_run) == []
+        assert decayed_acon_parameters(user_run.model, user_run.optim_wrapper) == {}
+    finally:
+        user_run.optim_wrapper = decayed
 
 
 def test_frozen_and_undecayed_parameters_are_not_counted():
@@ -101,12 +117,6 @@ def test_frozen_and_undecayed_parameters_are_not_counted():
         dict(params=list(model[1].fc1.parameters()) + list(model[2].parameters())),
     ], lr=0.1, weight_decay=1e-4)
     assert decayed_acon_parameters(model, optimizer) == {'0.p1': 1e-4, '1.p1': 1e-4}
-
-
-def test_constructor_line_silences_it(tmp_path, data_root):
-    runner, messages = _warnings_of_a_run(tmp_path, data_root, extra=CONSTRUCTOR)
-    assert messages == []
-    assert decayed_acon_parameters(runner.model, runner.optim_wrapper) == {}
 
 
 def test_add_decay_check_appends_once():

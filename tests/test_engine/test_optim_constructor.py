@@ -9,12 +9,12 @@ import re
 import pytest
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
 from mmacon.engine import AconOptimWrapperConstructor, acon_parameters
-from mmacon.models.activations import AconA, AconB, AconC, AconFReLU, MetaAconC
+from mmacon.models.activations import AconA, AconB, AconFReLU, MetaAconC
 
 # the test models name nothing else like this, so the names are an independent oracle
 ACON_NAME = re.compile(r'(^|\.)(p1|p2|beta)$')
@@ -92,17 +92,6 @@ def test_registered_in_root_and_found_from_child_registries():
     pretrain = pytest.importorskip('mmpretrain.registry')
     assert pretrain.OPTIM_WRAPPER_CONSTRUCTORS.get('AconOptimWrapperConstructor') \
         is AconOptimWrapperConstructor
-
-
-def test_acon_parameters_by_module_type():
-    model = WithAcon()
-    found = acon_parameters(model)
-    expected = [n for n, _ in model.named_parameters() if ACON_NAME.search(n)
-                and not n.startswith('head.')]
-    assert sorted(found) == sorted(expected)
-    # 3 (ACON-C) + 1 (ACON-A) + 2 (ACON-B) + 2 + 2 (Meta-ACON: beta generated) + 1 (FReLU)
-    assert len(found) == 11
-    assert 'head.beta' not in found and 'act_meta.fc1.weight' not in found
 
 
 @pytest.mark.parametrize('paramwise_cfg', PARAMWISE_CFGS)
@@ -186,3 +175,20 @@ def test_optimizer_step_leaves_acon_undecayed():
             assert not moved, name
         elif p.requires_grad and before[name].abs().sum() > 0:
             assert moved, name
+
+
+@pytest.mark.parametrize('paramwise_cfg', [None, dict(norm_decay_mult=0.)])
+def test_wrapped_model_as_the_runner_passes_it(paramwise_cfg):
+    """The runner hands a DDP-wrapped model (``.module``) to the constructor."""
+
+    class Wrapper(nn.Module):
+
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+    model = WithAcon()
+    cfg = _wrapper_cfg(paramwise_cfg)
+    ours = _per_param(model, _build('AconOptimWrapperConstructor', Wrapper(model), cfg))
+    assert sorted(n for n, s in ours.items() if s['weight_decay'] == 0
+                  and n in acon_parameters(model)) == sorted(acon_parameters(model))

@@ -32,6 +32,8 @@ def _digest(root):
 
 def _dataset(root, split, **kwargs):
     from mmpretrain.datasets import ImageNet
+    from mmpretrain.utils import register_all_modules
+    register_all_modules(init_default_scope=True)  # its transforms, whatever ran before
     return ImageNet(data_root=root, split=split,
                     metainfo=dict(classes=tiny_imagenet_classes()), **kwargs)
 

@@ -106,8 +106,10 @@ def test_scope_picks_package():
     from mmacon.utils import register_scope
     assert register_scope(Config.fromfile(DET_CONFIG)) == 'mmdet'
     assert register_scope(Config.fromfile(SEG_CONFIG)) == 'mmseg'
-    with pytest.raises(ValueError, match='default_scope'):
-        register_scope(Config(dict(default_scope='mmpretrain')))
+    # the ImageNet pretraining configs
+    assert register_scope(Config(dict(default_scope='mmpretrain'))) == 'mmpretrain'
+    with pytest.raises(ValueError, match="default_scope must be one of .*, got 'mmocr'"):
+        register_scope(Config(dict(default_scope='mmocr')))
 
 
 def test_repo_paths():

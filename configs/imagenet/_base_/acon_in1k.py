@@ -15,11 +15,13 @@ custom_imports = dict(imports=['mmacon'], allow_failed_imports=False)
 acon_data_preprocessor = dict(
     mean=[0., 0., 0.], std=[1., 1., 1.], to_rgb=False)
 
-# p1, p2, beta of ACON-C / Meta-ACON never decay: every config names
-# constructor='AconOptimWrapperConstructor' (mmacon.engine, found by module type;
-# as configs/_base_/acon_runtime.py). mmpretrain's recipe: everything else decays.
-# Official recipe: weight decay only on conv and linear weights (the Meta-ACON
-# generators' fc1/fc2 included); biases, norm layers and p1, p2, beta get none.
+# p1, p2, beta of ACON-C / Meta-ACON never decay: mmacon's registered
+# AconOptimWrapperConstructor (mmacon/engine) finds them by module type and gives
+# them weight_decay=0; every other parameter gets mmengine's default group.
+acon_constructor = 'AconOptimWrapperConstructor'
+# Official recipe on top: weight decay only on parameters named ``weight`` with more
+# than one dimension (conv and linear weights, the Meta-ACON generators' fc1/fc2
+# included); biases and norm layers get none either.
 acon_official_paramwise_cfg = dict(norm_decay_mult=0., bias_decay_mult=0.)
 
 
@@ -43,7 +45,7 @@ def _official_schedule(iters):
 # ResNet (official): batch 256, 600k iterations, SGD lr 0.1 momentum 0.9, wd 1e-4.
 acon_resnet_iters = 600000
 acon_resnet_optim_wrapper = dict(
-    constructor='AconOptimWrapperConstructor',
+    constructor=acon_constructor,
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4),
     paramwise_cfg=acon_official_paramwise_cfg)
 acon_resnet_schedule = _official_schedule(acon_resnet_iters)
@@ -52,7 +54,7 @@ acon_resnet_schedule = _official_schedule(acon_resnet_iters)
 # 300k iterations, SGD lr 0.5 momentum 0.9, wd 4e-5, label smoothing 0.1.
 acon_light_iters = 300000
 acon_light_optim_wrapper = dict(
-    constructor='AconOptimWrapperConstructor',
+    constructor=acon_constructor,
     optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=4e-5),
     paramwise_cfg=acon_official_paramwise_cfg)
 acon_light_schedule = _official_schedule(acon_light_iters)
