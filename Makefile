@@ -1,16 +1,27 @@
 # mmacon: install into .venv, run the suite, run the demo.
 #   make install   idempotent; builds mmcv 2.1.0 with its C++ ops only when missing
 #   make test      install, then the whole pytest suite
-#   make demo      install, then tiny COCO/ADE20K/Cityscapes training and evaluation
+#   make demo      install, then the transfer-learning pipeline in miniature (tools/demo.py)
 #   make gpu-check on a GPU machine: CUDA tests, CUDA benchmark tables, NCCL smoke run
 #                  (no install; GPU_PYTHON, GPU_WHEELS: see benchmarks/README.md)
-PYTHON     ?= python3
-VENV       ?= .venv
-PY         := $(VENV)/bin/python
-PIP        := $(PY) -m pip
-TORCH_SPEC ?= torch==2.13.0
-NPROC      := $(shell nproc 2>/dev/null || echo 2)
-STAMP      := $(VENV)/.mmacon-installed
+#
+# TORCH_SPEC: the torch + torchvision to install. The default takes the package
+# registry's torch 2.13.0 (a CUDA 13 build that also runs on CPU; with triton
+# 3.7.1) and the torchvision 0.28.0 of that release. `===` (exact version) and
+# not `==`: `==2.13.0` also matches a local `2.13.0+cpu` wheel (pip config
+# find-links), which pip would prefer and with which torchvision's ops do not
+# load. torchvision is pinned with torch: unpinned, it upgrades torch.
+# On a GPU cluster take the build of your CUDA, e.g.
+#   make install TORCH_SPEC="torch==2.13.0 torchvision==0.28.0 --index-url https://download.pytorch.org/whl/cu128"
+PYTHON      ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(PY) -m pip
+TORCH_SPEC  ?= torch===2.13.0 torchvision===0.28.0
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
+STAMP       := $(VENV)/.mmacon-installed
+# the torch / torchvision just installed, as constraints: no later install may change them
+CONSTRAINTS := $(VENV)/torch-constraints.txt
 
 .PHONY: install test demo bench gpu-check clean-venv
 
@@ -20,16 +31,21 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_SPEC)
-	$(PIP) install -q numpy ninja wheel "setuptools>=77.0.3,<82"
+	$(PY) -c "from importlib.metadata import version as v; print(f'torch==={v(\"torch\")}\ntorchvision==={v(\"torchvision\")}')" > $(CONSTRAINTS)
+	$(PIP) install -q -c $(CONSTRAINTS) numpy ninja wheel "setuptools>=77.0.3,<82"
 	@if $(PY) -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" >/dev/null 2>&1; then \
 		echo "mmcv 2.1.0 with mmcv.ops already importable: skipping the build"; \
 	else \
 		echo "building mmcv 2.1.0 with its C++ ops (about 15-22 minutes on 2 cores; pip caches the wheel)"; \
-		MMCV_WITH_OPS=1 MAX_JOBS=$(NPROC) $(PIP) install --no-build-isolation mmcv==2.1.0 || exit 1; \
+		MMCV_WITH_OPS=1 MAX_JOBS=$(NPROC) $(PIP) install -c $(CONSTRAINTS) --no-build-isolation mmcv==2.1.0 || exit 1; \
 	fi
-	$(PIP) install -q mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex
-	$(PIP) install -q --no-build-isolation -e ".[tests]"
-	$(PY) -c "import mmcv.ops, mmdet, mmseg, mmacon; print('mmacon', mmacon.__version__, 'ready')"
+	$(PIP) install -q -c $(CONSTRAINTS) mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 \
+		mmpretrain==1.2.0 ftfy regex
+	$(PIP) install -q -c $(CONSTRAINTS) --no-build-isolation -e ".[tests]"
+	$(PY) -c "import torch, torchvision, mmcv.ops, mmdet, mmseg, mmpretrain, mmacon; \
+		torchvision.ops.nms(torch.rand(2, 4), torch.rand(2), 0.5); \
+		print('mmacon', mmacon.__version__, 'ready: torch', torch.__version__, \
+		'torchvision', torchvision.__version__)"
 	@touch $(STAMP)
 
 test: install

@@ -1,0 +1,125 @@
+# Copyright (c) mmacon contributors. All rights reserved.
+"""Benchmark records -> ``results.json`` and ``results.md``.
+
+``results.md`` has, per stage, task and activation, the metric's mean +- sample
+standard deviation over seeds, and for each ACON variant its difference to the
+ReLU baseline of the same task: ``ACON - ReLU`` per seed (the two runs share
+the seed and, in two-stage benchmarks, start from stage-1 runs of that seed),
+mean +- standard deviation of those differences.
+"""
+import json
+import math
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple
+
+from .spec import ACTIVATIONS, BASELINE
+
+STAGES = ('pretrain', 'finetune', 'train')
+
+
+def mean_std(values: Sequence[float]) -> Tuple[Optional[float], Optional[float]]:
+    """Mean and sample standard deviation (None for fewer than two values)."""
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var)
+
+
+def pm(mean: Optional[float], std: Optional[float], digits: int = 2) -> str:
+    if mean is None:
+        return 'n/a'
+    text = f'{mean:.{digits}f}'
+    return text + (f' ± {std:.{digits}f}' if std is not None else '')
+
+
+def _key(record: dict) -> Tuple[str, str]:
+    return record['stage'], record['task']
+
+
+def groups(records: List[dict]) -> OrderedDict:
+    """(stage, task) -> activation -> seed -> value, for runs with a value."""
+    out: 'OrderedDict' = OrderedDict()
+    for stage in STAGES:
+        for r in records:
+            if r['stage'] != stage:
+                continue
+            seeds = out.setdefault(_key(r), {}).setdefault(r['activation'], {})
+            if r.get('value') is not None:
+                seeds[r['seed']] = r['value']
+    return out
+
+
+def summary(records: List[dict]) -> List[dict]:
+    """One row per (stage, task, activation): n, mean, std, and the difference to ReLU."""
+    rows = []
+    metric_of = {}
+    for r in records:
+        if r.get('metric'):
+            metric_of.setdefault(_key(r), r['metric'])
+    for (stage, task), by_act in groups(records).items():
+        base = by_act.get(BASELINE, {})
+        for act in sorted(by_act, key=lambda a: list(ACTIVATIONS).index(a)):
+            seeds = by_act[act]
+            mean, std = mean_std(list(seeds.values()))
+            row = dict(stage=stage, task=task, metric=metric_of.get((stage, task)),
+                       activation=act, n=len(seeds), seeds=sorted(seeds), mean=mean, std=std,
+                       delta=None, delta_std=None, delta_n=0)
+            paired = sorted(set(seeds) & set(base))
+            if act != BASELINE and paired:
+                diffs = [seeds[s] - base[s] for s in paired]
+                row['delta'], row['delta_std'] = mean_std(diffs)
+                row['delta_n'] = len(diffs)
+            rows.append(row)
+    return rows
+
+
+def write_json(records: List[dict], path: str, **meta) -> None:
+    with open(path, 'w') as f:
+        json.dump(dict(meta, records=records), f, indent=2)
+
+
+def markdown(records: List[dict], title: str = 'Benchmark results') -> str:
+    ok = [r for r in records if r['status'] == 'ok']
+    seeds = sorted({r['seed'] for r in records})
+    lines = [
+        f'# {title}', '',
+        f'{len(records)} runs ({len(ok)} finished, {len(records) - len(ok)} failed or not run), '
+        f'seeds {seeds}. Mean ± sample standard deviation over seeds; '
+        f'"vs ReLU": the variant minus ReLU of the same seed, mean ± std over seeds. '
+        'COCO mAP in %.', '',
+        '| stage | task | metric | activation | n | mean ± std | vs ReLU |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for row in summary(records):
+        delta = '' if row['activation'] == BASELINE else (
+            pm(row['delta'], row['delta_std']) if row['delta_n'] else 'n/a')
+        if delta and row['delta'] is not None and not delta.startswith('-'):
+            delta = '+' + delta
+        lines.append(f"| {row['stage']} | {row['task']} | {row['metric'] or 'n/a'} | "
+                     f"{ACTIVATIONS[row['activation']]} | {row['n']} | "
+                     f"{pm(row['mean'], row['std'])} | {delta} |")
+    lines += ['', '## Runs', '',
+              '| run | status | metric | value | final loss | iterations | wall (s) | CPU (s) '
+              '| note |',
+              '|---|---|---|---|---|---|---|---|---|']
+    for r in records:
+        value = 'n/a' if r.get('value') is None else f"{r['value']:.2f}"
+        loss = 'n/a' if r.get('final_loss') is None else f"{r['final_loss']:.4f}"
+        note = r.get('note') or ''
+        if r.get('resumed_from'):
+            note = (note + '; ' if note else '') + 'resumed'
+        cpu = 'n/a' if r.get('cpu_s') is None else f"{r['cpu_s']:.0f}"
+        lines.append(f"| {r['name']} | {r['status']} | {r.get('metric') or 'n/a'} | {value} | "
+                     f"{loss} | {r.get('iterations') or 'n/a'} | {r.get('wall_s', 0):.0f} | "
+                     f'{cpu} | {note} |')
+    return '\n'.join(lines) + '\n'
+
+
+def write_markdown(records: List[dict], path: str, **kwargs) -> str:
+    text = markdown(records, **kwargs)
+    with open(path, 'w') as f:
+        f.write(text)
+    return text

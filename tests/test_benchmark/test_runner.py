@@ -1,0 +1,178 @@
+"""End to end with tools/train.py: two stages, same seed same metric, skip, resume, 0 mAP.
+
+Tiny PSPNet (2 iterations, 2 crops) as stage 1 and a tiny RetinaNet that
+predicts nothing (score_thr 1.1) as stage 2; seven short training processes.
+"""
+import json
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from mmacon.benchmark import build_runs, run_benchmark
+from mmacon.benchmark.runner import RECORD, BenchmarkRunner
+from mmacon.benchmark.scalars import log_dirs, loss_curve, read_scalars
+from tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
+SEG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-relu_tiny-cityscapes.py')
+DET = DET_CONFIG.replace('metaacon', 'relu')
+
+
+def as_dict(options):
+    return dict(o.split('=', 1) for o in options)
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    from mmacon.tiny_data import make_tiny_cityscapes, make_tiny_coco
+    root = tmp_path_factory.mktemp('bench_data')
+    make_tiny_cityscapes(str(root / 'cs'), num_train=4, num_val=2)
+    make_tiny_coco(str(root / 'coco'), num_train=4, num_val=2)
+    return str(root / 'cs'), str(root / 'coco')
+
+
+def seg_runs(cs, seeds, **kw):
+    return build_runs([SEG], seeds, cfg_options=as_dict(seg_options(cs, iters=2)), **kw)
+
+
+@pytest.fixture(scope='module')
+def two_stage(data, tmp_path_factory, monkeypatch_module):
+    cs, coco = data
+    det = dict(config=DET, cfg_options={**as_dict(det_options(coco, iters=2)),
+                                        'model.test_cfg.score_thr': 1.1})
+    runs = build_runs([det], [0, 1], pretrain=[dict(config=SEG, cfg_options=as_dict(
+        seg_options(cs, iters=2)))])
+    work_dir = str(tmp_path_factory.mktemp('bench_a'))
+    lines = []
+    records = run_benchmark(runs, work_dir, jobs=2, print_fn=lines.append, title='T')
+    return runs, records, work_dir, lines
+
+
+@pytest.fixture(scope='module')
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    mp.setenv('OMP_NUM_THREADS', '1')
+    yield mp
+    mp.undo()
+
+
+def test_records_name_stage_seed_and_link_checkpoints(two_stage):
+    runs, records, work_dir, _ = two_stage
+    assert [(r['stage'], r['seed'], r['status']) for r in records] == [
+        ('pretrain', 0, 'ok'), ('pretrain', 1, 'ok'), ('finetune', 0, 'ok'), ('finetune', 1, 'ok')]
+    pre = {r['seed']: r for r in records[:2]}
+    for r in records[2:]:
+        assert r['pretrain_checkpoint'] == pre[r['seed']]['checkpoint']
+        assert r['checkpoint'] == osp.join(r['work_dir'], 'iter_2.pth')
+        log = open(osp.join(r['work_dir'], 'train.log')).read()
+        # stage 2 initialised its backbone from stage 1's checkpoint of the same seed
+        assert f'Loads checkpoint by local backend from path: {r["pretrain_checkpoint"]}' in log
+        assert f'randomness.seed={r["seed"]}' in log
+        # the tiny PSPNet and RetinaNet backbones have the same tensors
+        assert 'did not fit' not in r['note']
+    for r in records[:2]:
+        assert r['metric'] == 'mIoU' and 0 <= r['value'] <= 100
+        assert r['iterations'] == 2 and r['wall_s'] > 0 and r['cpu_s'] > 0
+        assert osp.isfile(osp.join(r['work_dir'], RECORD))
+
+
+def test_detector_without_detections_is_zero_map(two_stage):
+    for r in two_stage[1][2:]:
+        assert (r['metric'], r['value'], r['metrics']) == ('coco/bbox_mAP', 0.0, {})
+        assert 'no detections' in r['note']
+
+
+def test_results_files(two_stage):
+    _, records, work_dir, _ = two_stage
+    data = json.load(open(osp.join(work_dir, 'results.json')))
+    assert [r['name'] for r in data['records']] == [r['name'] for r in records]
+    assert {'config', 'task', 'activation', 'stage', 'seed', 'metrics', 'wall_s',
+            'checkpoint'} <= set(data['records'][0])
+    md = open(osp.join(work_dir, 'results.md')).read()
+    m0, m1 = (r['value'] for r in records[:2])
+    mean, std = (m0 + m1) / 2, abs(m0 - m1) / 2 ** 0.5
+    assert f'| pretrain | pspnet_r18-d8-*_tiny-cityscapes | mIoU | ReLU | 2 | ' \
+        f'{mean:.2f} ± {std:.2f} |' in md
+    assert '| finetune | retinanet_r18-*_fpn_tiny-coco | coco/bbox_mAP | ReLU | 2 | ' \
+        '0.00 ± 0.00 |' in md
+    assert open(osp.join(work_dir, 'results.png'), 'rb').read(4) == b'\x89PNG'
+
+
+def test_same_seed_same_result_other_seed_other_result(two_stage, data, tmp_path):
+    _, records, _, _ = two_stage
+    again = run_benchmark(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
+                          plot=False, print_fn=lambda s: None)[0]
+    first = records[0]
+    assert again['metrics'] == first['metrics']
+    curve = loss_curve(read_scalars(again['work_dir'])[0])
+    assert curve == loss_curve(read_scalars(first['work_dir'])[0])
+    assert curve != loss_curve(read_scalars(records[1]['work_dir'])[0])  # seed 1
+
+
+def test_finished_runs_are_skipped(two_stage):
+    runs, records, work_dir, _ = two_stage
+    folders = {r['name']: log_dirs(r['work_dir']) for r in records}
+    lines = []
+    again = BenchmarkRunner(runs, work_dir, print_fn=lines.append).run()
+    assert again == records
+    assert sum(line.startswith('[benchmark] skip') for line in lines) == 4
+    assert not any('start' in line for line in lines)
+    assert {r['name']: log_dirs(r['work_dir']) for r in records} == folders
+
+
+def test_finished_run_with_other_settings_is_an_error(two_stage):
+    runs, _, work_dir, _ = two_stage
+    runs = [r for r in runs if r.stage == 'pretrain']
+    runs[0].cfg_options = dict(runs[0].cfg_options, **{'train_cfg.max_iters': 3})
+    with pytest.raises(RuntimeError, match=r'seed0 finished before with other settings.*'
+                       r'use another --work-dir or remove'):
+        BenchmarkRunner(runs, work_dir, print_fn=lambda s: None).run()
+
+
+def test_interrupted_run_is_resumed(data, tmp_path):
+    cs = data[0]
+    runs = seg_runs(cs, [0])
+    run_dir = runs[0].work_dir(str(tmp_path))
+    # the run stopped after its checkpoint at iteration 1 of 2
+    run([python(), osp.join(TOOLS, 'train.py'), SEG, '--work-dir', run_dir, '--cfg-options']
+        + seg_options(cs, iters=2, ckpt_interval=1, val=False)
+        + ['train_cfg.max_iters=1', 'randomness.seed=0'])
+    assert osp.isfile(osp.join(run_dir, 'iter_1.pth'))
+    record = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None).run()[0]
+    assert record['status'] == 'ok' and record['resumed_from'] == osp.join(run_dir, 'iter_1.pth')
+    log = open(osp.join(run_dir, 'train.log')).read()
+    assert '--resume' in log and 'resumed epoch: 0, iter: 1' in log
+    assert 'Iter(train) [2/2]' in log and 'Iter(train) [1/2]' not in log
+    assert len(log_dirs(run_dir)) == 2 and record['iterations'] == 2
+    assert loss_curve(read_scalars(run_dir)[0])[0] == [1, 2]
+    ckpt = torch.load(record['checkpoint'], map_location='cpu', weights_only=False)
+    assert ckpt['meta']['iter'] == 2 and record['metric'] == 'mIoU'
+
+
+def test_record_notes_from_the_logs(tmp_path):
+    """make_record on logs mmengine wrote (no training): 0 mAP, a checkpoint that did not fit,
+    a run that never validated."""
+    from test_scalars import write_attempt
+    from mmacon.benchmark.scalars import EMPTY_COCO, NOT_EXACT
+    runs = build_runs([DET], [0], pretrain=[SEG])
+    runner = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None)
+    pre, det = runs
+    os.makedirs(pre.work_dir(str(tmp_path)))
+    with open(osp.join(pre.work_dir(str(tmp_path)), RECORD), 'w') as f:
+        json.dump(dict(checkpoint='/ckpt/iter_2.pth'), f)
+    write_attempt(det.work_dir(str(tmp_path)), '20260101_000000',
+                  [(1, dict(loss=2.0, iter=1)), (1, dict(data_time=0.1, time=0.2))],
+                  f'WARNING - {NOT_EXACT}\nERROR - {EMPTY_COCO}.\n')
+    record = runner.make_record(det, 0, 1.0, None)
+    assert (record['metric'], record['value'], record['iterations']) == ('coco/bbox_mAP', 0.0, 1)
+    assert record['note'].startswith('no detections') and 'did not fit' in record['note']
+    assert record['pretrain_checkpoint'] == '/ckpt/iter_2.pth'
+    assert 'model.backbone.init_cfg.checkpoint=/ckpt/iter_2.pth' in record['cfg_options']
+    assert 'randomness.seed=0' in record['cfg_options']
+    # a failed run is not 0 mAP, and a run that logged no metric says so
+    assert runner.make_record(det, 1, 1.0, None)['value'] is None
+    write_attempt(pre.work_dir(str(tmp_path)), '20260101_000000', [(1, dict(loss=2.0, iter=1))])
+    record = runner.make_record(pre, 0, 1.0, None)
+    assert record['value'] is None and 'val_interval' in record['note']
