@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from mmacon.benchmark.launch import tools_dir, train_command, train_env
-from tool_helpers import REPO, TOOLS
+from tests.test_tools.tool_helpers import REPO, TOOLS
 
 
 def test_tools_dir_is_the_repository_tools():

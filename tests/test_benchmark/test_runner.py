@@ -13,7 +13,7 @@ import torch
 from mmacon.benchmark import build_runs, run_benchmark
 from mmacon.benchmark.runner import RECORD, BenchmarkRunner
 from mmacon.benchmark.scalars import log_dirs, loss_curve, read_scalars
-from tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
+from tests.test_tools.tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 SEG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-relu_tiny-cityscapes.py')
@@ -154,7 +154,7 @@ def test_interrupted_run_is_resumed(data, tmp_path):
 def test_record_notes_from_the_logs(tmp_path):
     """make_record on logs mmengine wrote (no training): 0 mAP, a checkpoint that did not fit,
     a run that never validated."""
-    from test_scalars import write_attempt
+    from tests.test_benchmark.test_scalars import write_attempt
     from mmacon.benchmark.scalars import EMPTY_COCO, NOT_EXACT
     runs = build_runs([DET], [0], pretrain=[SEG])
     runner = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None)

@@ -5,7 +5,7 @@ import pytest
 
 from mmacon.benchmark.spec import (activation_of, build_runs, flatten_options, format_option,
                                    load_spec, task_of)
-from tool_helpers import REPO
+from tests.test_tools.tool_helpers import REPO
 
 TINY = osp.join(REPO, 'configs', 'tiny')
 DET = [osp.join(TINY, f'retinanet_r18-{a}_fpn_tiny-coco.py') for a in ('relu', 'metaacon')]

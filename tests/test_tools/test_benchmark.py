@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 
-from tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
+from tests.test_tools.tool_helpers import DET_CONFIG, REPO, SEG_CONFIG, load_tool
 
 benchmark = load_tool('tools/benchmark.py')
 RELU_DET = DET_CONFIG.replace('metaacon', 'relu')

@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 
-from tool_helpers import TOOLS, python, run
+from tests.test_tools.tool_helpers import TOOLS, python, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 
@@ -33,7 +33,7 @@ def test_demo_pipeline_records_stages_and_exits_zero(tmp_path):
 
 
 def test_demo_matrix():
-    from tool_helpers import load_tool
+    from tests.test_tools.tool_helpers import load_tool
     demo = load_tool('tools/demo.py')
     roots = dict(tiny_imagenet='/d/in', tiny_coco='/d/coco', tiny_cityscapes='/d/cs')
     runs = demo.demo_runs(demo.parse_args(['--seeds', '0', '1']), roots)
