@@ -25,22 +25,7 @@ def test_cuda_path_untouched(monkeypatch):
     assert not dist.is_initialized()
 
 
-@pytest.fixture
-def single_process_env(monkeypatch):
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
-                           MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port)).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    yield
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def test_cpu_pytorch_launcher(single_process_env):
+def test_cpu_pytorch_launcher(single_process_gloo):
     cfg = _cfg(find_unused_parameters=True)
     assert setup_cpu_distributed(cfg, 'pytorch') is True
     assert dist.is_initialized() and dist.get_backend() == 'gloo'
@@ -68,7 +53,7 @@ def test_cpu_pytorch_launcher(single_process_env):
     assert ddp(torch.ones(1, 2)).shape == (1, 2)
 
 
-def test_existing_wrapper_cfg_gets_cpu_devices(single_process_env):
+def test_existing_wrapper_cfg_gets_cpu_devices(single_process_gloo):
     cfg = _cfg(model_wrapper_cfg=dict(type='MMDistributedDataParallel', device_ids=[0],
                                       find_unused_parameters=True))
     setup_cpu_distributed(cfg, 'pytorch')

@@ -2,11 +2,9 @@
 in a gloo run, converts SyncBN to BN, where mmengine's Runner fails to wrap the model."""
 import glob
 import os.path as osp
-import socket
 
 import pytest
 import torch
-import torch.distributed as dist
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
@@ -26,21 +24,6 @@ class SyncBNModel(BaseModel):
         return self.head(self.bn(self.conv(x)))
 
 
-@pytest.fixture
-def gloo_cpu(monkeypatch):
-    """One-process gloo group, no CUDA: the CPU path of tools/train.py --launcher pytorch."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
-                           MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port)).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    yield
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def _log(work_dir):
     (path, ) = glob.glob(osp.join(work_dir, '*', '*.log'))
     return open(path).read()
@@ -56,7 +39,7 @@ def _runner(cls, work_dir, name):
                experiment_name=name, cfg=cfg)
 
 
-def test_gloo_run_converts_sync_bn_and_logs_the_device(gloo_cpu, tmp_path):
+def test_gloo_run_converts_sync_bn_and_logs_the_device(single_process_gloo, tmp_path):
     # the oracle: mmengine's own Runner cannot wrap a SyncBN model on CPU
     with pytest.raises(ValueError, match='SyncBatchNorm layers only work with GPU modules'):
         _runner(Runner, tmp_path / 'plain', 'plain')
