@@ -1,5 +1,8 @@
 """The fused CPU backend (``impl='cpp'``): builds ``acon_c_cpu.cpp`` and runs it with ctypes.
 
+The same library holds ``meta_acon_cpu.cpp``, Meta-ACON's fused channel-wise generator
+(:mod:`.cpu_meta_acon`); :func:`library` hands it over.
+
 The kernel is plain C++ (no torch headers, so it builds in a second or two where a
 ``torch.utils.cpp_extension`` build takes about a minute on a small machine). Forward
 reads ``x`` and writes ``y``; backward reads ``x`` and ``grad``, writes ``grad_x`` and
@@ -10,7 +13,7 @@ coefficients of ``x``'s dtype whose dims are each 1 or ``x``'s size (spatial dim
 or all full). :func:`supports` says why any other call is not handled.
 
 The shared library is cached under ``$MMACON_CACHE_DIR`` (default ``~/.cache/mmacon``)
-under a name hashed from the source, flags, compiler and CPU, so a changed source never
+under a name hashed from the sources, flags, compiler and CPU, so a changed source never
 loads a stale build. ``MMACON_DISABLE_CPU_KERNEL=1`` turns the backend off.
 """
 from __future__ import annotations
@@ -29,7 +32,9 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'acon_c_cpu.cpp')
+_HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.join(_HERE, 'acon_c_cpu.cpp')
+SOURCES = (SOURCE, os.path.join(_HERE, 'meta_acon_cpu.cpp'))  # built into one library
 FLAGS = ('-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=c++17',
          '-fno-math-errno', '-fno-trapping-math')
 _SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}
@@ -83,7 +88,7 @@ def _build(path: str, cxx: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as tmp:
         out = os.path.join(tmp, 'acon_c_cpu.so')
-        proc = subprocess.run([cxx, *FLAGS, SOURCE, '-o', out], capture_output=True,
+        proc = subprocess.run([cxx, *FLAGS, *SOURCES, '-o', out], capture_output=True,
                               text=True, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f'{cxx} failed:\n{proc.stderr[-2000:]}')
@@ -97,6 +102,9 @@ def _declare(lib: ctypes.CDLL) -> None:
         fwd.argtypes, fwd.restype = [p] * 6 + [i], None
         bwd = getattr(lib, f'acon_c_bwd_{suffix}')
         bwd.argtypes, bwd.restype = [p] * 11 + [i], None
+        for name, args in (('meta_acon_fwd', [p] * 5 + [i]), ('meta_acon_bwd', [p] * 7 + [i])):
+            fn = getattr(lib, f'{name}_{suffix}')
+            fn.argtypes, fn.restype = args, None
 
 
 def _load() -> Optional[str]:
@@ -108,8 +116,11 @@ def _load() -> Optional[str]:
     if cxx is None or platform.system() == 'Windows':
         return 'no C++ compiler found (set CXX, or install g++)'
     try:
-        with open(SOURCE, 'rb') as f:
-            path = library_path(cxx, f.read())
+        source = b''
+        for name in SOURCES:
+            with open(name, 'rb') as f:
+                source += f.read()
+        path = library_path(cxx, source)
         if not os.path.exists(path):
             _build(path, cxx)
         lib = ctypes.CDLL(path)
@@ -215,10 +226,12 @@ def supports(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Optional[str]:
     return geo if isinstance(geo, str) else None
 
 
-def _library() -> ctypes.CDLL:
+def library() -> ctypes.CDLL:
+    """The loaded kernel library (built on first use); RuntimeError naming why if it cannot be."""
     if _lib is None and available() is not None:
         raise RuntimeError(f'mmacon: the fused ACON-C CPU kernel is unavailable: {_why_not}')
     return _lib
+
 
 
 def _threads(x: Tensor) -> int:
@@ -230,7 +243,7 @@ def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
     geo, _ = _geometry(x, p1, p2, beta)
     p1, p2, beta = p1.contiguous(), p2.contiguous(), beta.contiguous()
     y = torch.empty_like(x)
-    lib = _library()
+    lib = library()
     fn = lib.acon_c_fwd_f32 if x.dtype == torch.float32 else lib.acon_c_fwd_f64
     fn(x.data_ptr(), y.data_ptr(), p1.data_ptr(), p2.data_ptr(), beta.data_ptr(), geo,
        _threads(x))
@@ -252,7 +265,7 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     p1, p2, beta = p1.contiguous(), p2.contiguous(), beta.contiguous()
     gx = torch.empty_like(x) if need_x else None
     g1, g2, gb = torch.empty_like(p1), torch.empty_like(p2), torch.empty_like(beta)
-    lib = _library()
+    lib = library()
     fn = lib.acon_c_bwd_f32 if x.dtype == torch.float32 else lib.acon_c_bwd_f64
     fn(grad.data_ptr(), x.data_ptr(), None if gx is None else gx.data_ptr(), p1.data_ptr(),
        p2.data_ptr(), beta.data_ptr(), g1.data_ptr(), g2.data_ptr(), gb.data_ptr(), geo, sizes,

@@ -97,3 +97,45 @@ def test_the_source_sits_next_to_its_loader():
     assert os.path.isfile(cpu_acon.SOURCE)
     assert os.path.dirname(cpu_acon.SOURCE) == os.path.dirname(cpu_acon.__file__)
     assert cpu_acon.SOURCE.endswith('.cpp')
+
+
+@pytest.mark.parametrize('case', ['channels_last-channel', 'channels_last-sample-channel',
+                                  'nchw-pixel'])
+@pytest.mark.parametrize('threads', [1, 2])
+def test_float32_coefficients_along_rows_sum_in_blocks(case, threads, monkeypatch):
+    """Coefficients that vary along a row sum in float blocks of rows, then in float64.
+
+    243 channels_last rows of C (several blocks; per-sample beta changes offset every 81
+    rows) and NCHW rows with a per-pixel beta (offset changes every C rows).
+    """
+    layout, kind = case.split('-', 1)
+    monkeypatch.setattr(cpu_acon, '_PARALLEL_MIN', 0 if threads > 1 else 1 << 40)
+    g = torch.Generator().manual_seed(3)
+    n, c, h, w = 3, 6, 9, 9
+    beta_shape = {'channel': (1, c, 1, 1), 'sample-channel': (n, c, 1, 1),
+                  'pixel': (n, 1, h, w)}[kind]
+    x = torch.randn(n, c, h, w, generator=g) * 2
+    go = torch.randn(n, c, h, w, generator=g)
+    if layout == 'channels_last':
+        x, go = (t.contiguous(memory_format=torch.channels_last) for t in (x, go))
+    p1, p2 = (torch.randn(1, c, 1, 1, generator=g) for _ in range(2))
+    beta = torch.rand(beta_shape, generator=g) * 2
+    assert cpu_acon.supports(x, p1, p2, beta) is None
+    got = cpu_acon.backward(go, x, p1, p2, beta)
+    assert all(torch.equal(a, b) for a, b in zip(got, cpu_acon.backward(go, x, p1, p2, beta)))
+    expected = _grads(acon_c_reference, [t.double() for t in (x, p1, p2, beta)], go.double())
+    for a, e in zip(got, expected[1:]):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-5 * e.abs().max().item())
+
+
+def test_denormal_inputs_read_as_zero_and_the_callers_mode_is_restored():
+    """The kernels flush denormals (FTZ/DAZ) for their own call only."""
+    x = torch.full((1, 2, 2, 2), 1e-40)  # a float32 denormal
+    assert x[0, 0, 0, 0].item() != 0
+    p1, p2, beta = torch.ones(1, 2, 1, 1), torch.full((1, 2, 1, 1), 0.5), torch.ones(1, 2, 1, 1)
+    y = cpu_acon.forward(x, p1, p2, beta)
+    assert torch.equal(y, torch.zeros_like(y))
+    gx = cpu_acon.backward(torch.full_like(x, 1e-3), torch.ones_like(x), p1, p2, beta)[0]
+    assert gx.abs().min().item() > 0  # normal values are untouched
+    assert (torch.tensor(1e-38) * torch.tensor(1e-3)).item() != 0  # torch still sees denormals

@@ -94,7 +94,9 @@ def test_export_keeps_the_op():
     x = torch.randn(2, 3, 5, 6)
     ep = torch.export.export(net, (x,))
     assert _targets(ep.graph).count('mmacon.acon_c.default') == 3
-    torch.testing.assert_close(ep.module()(x), net(x), rtol=0, atol=0)
+    # eager MetaAconC runs its generator fused in float64 (mmacon.ops.cpu_meta_acon), the
+    # exported graph in float32 ATen ops: equal to float32 rounding, not bit for bit
+    torch.testing.assert_close(ep.module()(x), net(x), rtol=1e-6, atol=1e-6)
 
 
 def test_explicit_reference_and_tracing_keep_the_plain_formula():

@@ -24,7 +24,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmacon.ops import acon_c, check_impl
+from mmacon.ops import acon_c, check_impl, cpu_meta_acon
 from mmacon.ops.small_graph import single_threaded
 
 from ._checks import check_channels_arg, check_input, checked_args, describe
@@ -163,10 +163,16 @@ class MetaAconC(nn.Module):
         this call normalises with the running ones, as in eval mode, and leaves them
         unchanged. Warns once per layer. Without running statistics it raises.
         """
+        self._check_one_value(norm, tuple(y.shape))
+        return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                            False, 0.0, norm.eps)
+
+    def _check_one_value(self, norm: _BatchNorm, shape: tuple) -> None:
+        """Warn (once per layer) that ``norm`` falls back on its running statistics, or raise."""
         attr = next((n for n, m in self.named_children() if m is norm), type(norm).__name__)
         where = describe(self)
         seen = (f"{where}: the generator's {attr} (BatchNorm, training mode) got a single value "
-                f'per channel (generator input of shape {tuple(y.shape)}: a batch of one per '
+                f'per channel (generator input of shape {shape}: a batch of one per '
                 f'process, e.g. the last batch of an epoch)')
         if norm.running_mean is None or norm.running_var is None:
             raise ValueError(
@@ -182,9 +188,7 @@ class MetaAconC(nn.Module):
                 f'them (warned once per layer). To train the generator on them, put '
                 f"act_cfg=dict(type={type(self).__name__!r}, norm_cfg=dict(type='GN', "
                 f"num_groups=...)) or set norm_eval=True on the backbone.", UserWarning,
-                stacklevel=2)
-        return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias,
-                            False, 0.0, norm.eps)
+                stacklevel=3)
 
     def generate_beta(self, x: Tensor) -> Tensor:
         """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode."""
@@ -208,9 +212,30 @@ class MetaAconC(nn.Module):
             y = self._norm(self.bn, self.fc(x))
         return torch.sigmoid(y)
 
+    def explain_fused(self, x: Tensor) -> str | None:
+        """Why this call does not take the fused CPU path (None when it does)."""
+        if self.mode != 'channel':
+            return f"mode={self.mode!r}: only the channel-wise generator is fused"
+        p, m = self._parameters, self._modules
+        return cpu_meta_acon.supports(self.impl, x, p['p1'], p['p2'], m['fc1'], m['bn1'],
+                                      m['fc2'], m['bn2'])
+
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.channels, ndim=4)
+        if self.mode == 'channel' and self.explain_fused(x) is None:
+            # one autograd node for mean, generator and ACON-C (mmacon.ops.cpu_meta_acon)
+            p, m = self._parameters, self._modules
+            bn1, bn2 = m['bn1'], m['bn2']
+            running = (self._one_value(bn1, x), self._one_value(bn2, x))
+            return cpu_meta_acon.meta_acon_c(x, p['p1'], p['p2'], m['fc1'], bn1, m['fc2'], bn2,
+                                             running)
         return acon_c(x, self.p1, self.p2, self.generate_beta(x), self.impl)
+
+    def _one_value(self, norm: nn.Module, x: Tensor) -> bool:
+        if not (norm.training and isinstance(norm, _BatchNorm)) or x.size(0) > 1:
+            return False
+        self._check_one_value(norm, (1, norm.num_features, 1, 1))
+        return True
 
     def extra_repr(self) -> str:
         return f'{self.channels}, reduction={self.reduction}, mode={self.mode!r}, init={self.init!r}'
