@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import statistics
 
 import torch
 import torch.nn as nn
 
-from common import interleaved_median_times, reexec_with_stable_malloc, saved_bytes
+from common import (interleaved_median_times, interleaved_times, paired_ratios,
+                    reexec_with_stable_malloc, saved_bytes)
 from mmacon.models.activations import AconC, MetaAconC
 from mmacon.ops import BACKENDS, resolve_impl
 
@@ -85,14 +87,15 @@ def run(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, extra: list | None
                     mod(x).backward(grad)
 
             steps[name] = step
-        times = interleaved_median_times(steps, device, repeats=repeats)
-        silu = times['SiLU']
+        rounds = interleaved_times(steps, device, repeats=repeats)
+        ratios = paired_ratios(rounds, 'SiLU')
         for name, _ in mods:
             row = dict(shape='x'.join(map(str, shape)), name=name)
             if name in failed:
                 row['error'] = failed[name]
             else:
-                row.update(ms=times[name] * 1e3, vs_silu=times[name] / silu, saved=saved[name])
+                row.update(ms=statistics.median(rounds[name]) * 1e3, vs_silu=ratios[name],
+                           saved=saved[name])
             rows.append(row)
     return rows
 

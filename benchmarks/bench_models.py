@@ -7,11 +7,12 @@ storage once), which is what dominates a training step's peak on CPU.
 from __future__ import annotations
 
 import os
+import statistics
 
 import torch
 from mmengine.config import Config
 
-from common import interleaved_median_times, saved_bytes
+from common import interleaved_times, paired_ratios, saved_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
@@ -72,7 +73,7 @@ def batch(scope: str, n: int, hw: int, device: str):
 def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3, models=tuple(MODELS),
         amp_dtype: torch.dtype | None = None):
     """Per model, the three backbones are built side by side and their steps timed
-    round-robin (see :func:`common.interleaved_median_times`). ``amp_dtype``: forward and
+    round-robin, the ratio the median of each round's (see :func:`common.paired_ratios`). ``amp_dtype``: forward and
     loss under ``torch.autocast`` in that dtype (AMP without a loss scaler)."""
     rows = []
     for model_name in models:
@@ -107,10 +108,11 @@ def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3, models
                 del loss
                 mems[act] = nbytes
             steps[act] = step
-        times = interleaved_median_times(steps, device, warmup=1, repeats=repeats)
-        base_t, base_m = times['ReLU'], mems['ReLU']
+        rounds = interleaved_times(steps, device, warmup=1, repeats=repeats)
+        ratios, base_m = paired_ratios(rounds, 'ReLU'), mems['ReLU']
         for act in ACTS:
-            rows.append(dict(model=model_name, act=act, s=times[act], vs_relu=times[act] / base_t,
+            rows.append(dict(model=model_name, act=act, s=statistics.median(rounds[act]),
+                             vs_relu=ratios[act],
                              mem=mems[act] / 2**20, mem_vs_relu=mems[act] / base_m))
         del steps
     return rows

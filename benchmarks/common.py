@@ -31,12 +31,12 @@ def median_time(fn: Callable[[], object], device: str = 'cpu', warmup: int = 2,
     return statistics.median(times)
 
 
-def interleaved_median_times(fns: dict[str, Callable[[], object]], device: str = 'cpu',
-                             warmup: int = 2, repeats: int = 9) -> dict[str, float]:
-    """Median wall time (s) of each ``fn``, timed round-robin after ``warmup`` rounds.
+def interleaved_times(fns: dict[str, Callable[[], object]], device: str = 'cpu',
+                      warmup: int = 2, repeats: int = 9) -> dict[str, list[float]]:
+    """Wall times (s) of each ``fn``, one call of each per round, ``repeats`` rounds.
 
-    One call of each candidate per round, so that drift in the machine's speed (other
-    jobs, frequency) lands on all candidates alike instead of on whichever ran last.
+    Round-robin, so that drift in the machine's speed (other jobs, frequency) lands on
+    all candidates alike instead of on whichever ran last.
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
     for i in range(warmup + repeats):
@@ -47,7 +47,25 @@ def interleaved_median_times(fns: dict[str, Callable[[], object]], device: str =
             sync(device)
             if i >= warmup:
                 times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def interleaved_median_times(fns: dict[str, Callable[[], object]], device: str = 'cpu',
+                             warmup: int = 2, repeats: int = 9) -> dict[str, float]:
+    """Median wall time (s) of each ``fn``, timed round-robin (:func:`interleaved_times`)."""
+    return {name: statistics.median(ts)
+            for name, ts in interleaved_times(fns, device, warmup, repeats).items()}
+
+
+def paired_ratios(times: dict[str, list[float]], baseline: str) -> dict[str, float]:
+    """Median over rounds of each candidate's time / the baseline's time in that round.
+
+    A ratio of two calls made moments apart cancels the machine's slow drifts, which a
+    ratio of two medians (taken over different rounds' calls) does not.
+    """
+    base = times[baseline]
+    return {name: statistics.median(t / b for t, b in zip(ts, base))
+            for name, ts in times.items()}
 
 
 def saved_bytes(fn: Callable[[], torch.Tensor]) -> tuple[int, torch.Tensor]:

@@ -95,7 +95,8 @@ def main() -> None:
              f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
              f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}; '
              f'load average {os.getloadavg()[0]:.1f} at the start (the machine is shared, '
-             'so absolute times vary; ratios are taken round-robin).', '',
+             'so absolute times vary; each ratio is the median over rounds of the two calls timed '
+             'back to back in that round).', '',
              '## CPU: per activation', '', bench_activations.to_markdown(act_rows),
              '', '## CPU: per activation, channels_last input', '',
              bench_activations.to_markdown(bench_activations.run(

@@ -35,8 +35,10 @@ from torch import Tensor
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(_HERE, 'acon_c_cpu.cpp')
 SOURCES = (SOURCE, os.path.join(_HERE, 'meta_acon_cpu.cpp'))  # built into one library
-FLAGS = ('-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=c++17',
-         '-fno-math-errno', '-fno-trapping-math')
+# -mprefer-vector-width=512: where -march=native has AVX-512, GCC still prefers 256-bit
+# vectors; 512 made the backward 17-20 % faster here (A/B of both builds in one process).
+FLAGS = ('-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-fPIC', '-shared',
+         '-std=c++17', '-fno-math-errno', '-fno-trapping-math')
 _SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}
 _PARALLEL_MIN = 1 << 15  # elements; below this one thread is faster than waking a pool
 

@@ -16,6 +16,7 @@
 // in a workspace the caller keeps for backward: [m | hh1 | r1 | a | hh2 | r2 | beta].
 // Also here: the spatial sums of x (forward) and the broadcast add of the mean's
 // gradient into grad_x (backward), the two full passes the generator needs.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -66,11 +67,19 @@ static void rowsum(const T* x, double* out, const i64* geo, int nt) {
         double* a = acc.data() + (size_t)tid * N * C;
         const i64 rows = N * K, q = rows / tn, rem = rows % tn;
         const i64 r0 = tid * q + (tid < rem ? tid : rem), r1 = r0 + q + (tid < rem ? 1 : 0);
-        for (i64 r = r0; r < r1; ++r) {
-            const T* row = x + r * C;
-            double* o = a + (r / K) * C;
+        // blocks of up to 32 rows of one sample summed in T (in L1), then into float64
+        std::vector<T> blk((size_t)C);
+        for (i64 r = r0; r < r1;) {
+            const i64 n = r / K, end = std::min(r1, std::min((n + 1) * K, r + 32));
+            std::fill(blk.begin(), blk.end(), T(0));
+            T* __restrict b = blk.data();
+            for (; r < end; ++r) {
+                const T* __restrict row = x + r * C;
 #pragma omp simd
-            for (i64 c = 0; c < C; ++c) o[c] += (double)row[c];
+                for (i64 c = 0; c < C; ++c) b[c] += row[c];
+            }
+            double* o = a + n * C;
+            for (i64 c = 0; c < C; ++c) o[c] += (double)b[c];
         }
     }
     for (i64 j = 0; j < N * C; ++j) {

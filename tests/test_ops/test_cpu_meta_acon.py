@@ -101,11 +101,12 @@ def test_running_statistics_move_as_torch_batchnorm():
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_float32_is_as_close_to_float64_as_the_module_path():
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_float32_is_as_close_to_float64_as_the_module_path(channels_last):
     m64 = _module('bn').train()
     m32 = copy.deepcopy(m64).float()
     ref32 = copy.deepcopy(m32)
-    x, go = _inputs(6)
+    x, go = _inputs(6, channels_last=channels_last, h=9, w=8)
     truth = _module_path(m64, x, go)
     got = _step(m32, x.float(), go.float())
     module = _module_path(ref32, x.float(), go.float())

@@ -1,0 +1,24 @@
+"""benchmarks/common.py: round-robin timing and paired ratios."""
+from tests.test_tools.tool_helpers import load_tool
+
+common = load_tool('benchmarks/common.py')
+
+
+def test_paired_ratios_cancel_drift_that_medians_do_not():
+    # the machine slows down 3x halfway; the candidate is always 1.5x the baseline
+    base = [1.0, 1.0, 1.0, 3.0, 3.0]
+    cand = [1.5, 1.5, 3.0 * 1.5, 3.0 * 1.5, 3.0 * 1.5]  # its 3rd call already slow
+    times = {'SiLU': base, 'AconC': cand}
+    ratios = common.paired_ratios(times, 'SiLU')
+    assert ratios == {'SiLU': 1.0, 'AconC': 1.5}
+    medians = {k: sorted(v)[2] for k, v in times.items()}
+    assert medians['AconC'] / medians['SiLU'] == 4.5  # what a ratio of medians reports
+
+
+def test_interleaved_times_calls_each_once_per_round():
+    calls = []
+    times = common.interleaved_times({'a': lambda: calls.append('a'),
+                                      'b': lambda: calls.append('b')}, warmup=1, repeats=3)
+    assert calls == ['a', 'b'] * 4
+    assert {k: len(v) for k, v in times.items()} == {'a': 3, 'b': 3}
+    assert all(t >= 0 for v in times.values() for t in v)
