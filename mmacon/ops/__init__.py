@@ -5,6 +5,8 @@
 - :mod:`.custom_op`: ``torch.ops.mmacon.acon_c`` for ``torch.compile`` / ``torch.export``.
 - backends (:mod:`.backends`): :mod:`.eager_acon` (PyTorch ops), :mod:`.cpu_acon` (fused
   C++, source ``acon_c_cpu.cpp``), :mod:`.compiled_acon` (torch.compile), :mod:`.triton_acon`.
+- :mod:`.cpu_meta_acon`: Meta-ACON's channel-wise generator and ACON-C as one fused CPU
+  autograd node (source ``meta_acon_cpu.cpp``, built into the same library).
 """
 from . import custom_op  # noqa: F401  (registers torch.ops.mmacon.acon_c)
 from .backends import BACKENDS

@@ -113,7 +113,10 @@ class MetaAconC(nn.Module):
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
             the fastest available), ``'reference'``, ``'eager'``, ``'cpp'``,
             ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with
-            every impl.
+            every impl. On CPU, ``'auto'``/``'cpp'`` with the channel-wise generator and a
+            BN (or no) norm run mean, generator and ACON-C as one fused node
+            (:mod:`mmacon.ops.cpu_meta_acon`; the generator in float64, so float32 results
+            differ from the module path by rounding); :meth:`explain_fused` says when not.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 
