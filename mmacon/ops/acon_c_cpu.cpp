@@ -24,20 +24,10 @@
 #include <cstring>
 #include <vector>
 #include <omp.h>
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
+
+#include "flush_denormals.h"
 
 typedef int64_t i64;
-
-// FTZ | DAZ in MXCSR while alive; restores the caller's flags.
-struct FlushDenormals {
-#if defined(__SSE__)
-    unsigned int saved;
-    FlushDenormals() : saved(_mm_getcsr()) { _mm_setcsr(saved | 0x8040u); }
-    ~FlushDenormals() { _mm_setcsr(saved); }
-#endif
-};
 
 // exp for float that the compiler can vectorise: Cephes-style range reduction
 // exp(x) = 2^n * exp(r), |r| <= ln2 / 2, degree-6 polynomial (rel. error ~1e-7).

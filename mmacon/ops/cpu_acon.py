@@ -35,6 +35,7 @@ from torch import Tensor
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(_HERE, 'acon_c_cpu.cpp')
 SOURCES = (SOURCE, os.path.join(_HERE, 'meta_acon_cpu.cpp'))  # built into one library
+HEADERS = (os.path.join(_HERE, 'flush_denormals.h'),)  # included by both; part of the cache key
 # -mprefer-vector-width=512: where -march=native has AVX-512, GCC still prefers 256-bit
 # vectors; 512 made the backward 17-20 % faster here (A/B of both builds in one process).
 FLAGS = ('-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-fPIC', '-shared',
@@ -119,7 +120,7 @@ def _load() -> Optional[str]:
         return 'no C++ compiler found (set CXX, or install g++)'
     try:
         source = b''
-        for name in SOURCES:
+        for name in SOURCES + HEADERS:
             with open(name, 'rb') as f:
                 source += f.read()
         path = library_path(cxx, source)

@@ -21,22 +21,10 @@
 #include <cstdint>
 #include <vector>
 #include <omp.h>
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
+
+#include "flush_denormals.h"
 
 typedef int64_t i64;
-
-namespace {
-// FTZ | DAZ while alive (as in acon_c_cpu.cpp): no microcode assists on denormals.
-struct FlushDenormals {
-#if defined(__SSE__)
-    unsigned int saved;
-    FlushDenormals() : saved(_mm_getcsr()) { _mm_setcsr(saved | 0x8040u); }
-    ~FlushDenormals() { _mm_setcsr(saved); }
-#endif
-};
-}  // namespace
 
 // ---------------------------------------------------------------- full-size passes
 

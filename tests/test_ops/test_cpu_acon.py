@@ -95,8 +95,8 @@ def test_disabled_by_environment(monkeypatch):
 def test_the_source_sits_next_to_its_loader():
     """The kernel's C++ is a file of the package (a wheel ships it: tests/test_setup.py)."""
     assert cpu_acon.SOURCE in cpu_acon.SOURCES and len(cpu_acon.SOURCES) == 2
-    for source in cpu_acon.SOURCES:
-        assert os.path.isfile(source) and source.endswith('.cpp')
+    for source in cpu_acon.SOURCES + cpu_acon.HEADERS:
+        assert os.path.isfile(source) and source.endswith(('.cpp', '.h'))
         assert os.path.dirname(source) == os.path.dirname(cpu_acon.__file__)
 
 
