@@ -32,12 +32,21 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(n)
 
 
+def _keep(t: Tensor) -> Tensor:
+    return t
+
+
 class _SingleThreaded(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, fn: Callable[[Tensor], Tensor], x: Tensor,  # type: ignore[override]
                 *params: Tensor) -> Tensor:
-        with torch.enable_grad(), one_thread():
+        # identity hooks: the inner graph keeps its own (small) tensors. Under an outer
+        # saved_tensors_hooks (non-reentrant checkpointing) they would be packed as
+        # placeholders, and the torch.autograd.grad of backward would recompute the
+        # whole checkpointed block again for each gate.
+        with torch.enable_grad(), one_thread(), \
+                torch.autograd.graph.saved_tensors_hooks(_keep, _keep):
             xd = x.detach().requires_grad_(x.requires_grad)
             out = fn(xd)
         ctx.graph = (xd, out)

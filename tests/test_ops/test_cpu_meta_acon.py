@@ -236,3 +236,53 @@ def test_hooks_on_the_generator_norms_still_fire():
     x, _ = _inputs(4)
     m(x)
     assert seen == [(4, 4, 1, 1)]  # hidden width max(r, C // r) = 4
+
+
+@pytest.mark.parametrize('with_cp', [False, True])
+@pytest.mark.parametrize('norm_eval', [True, False])
+def test_backbone_with_frozen_stage_equals_module_path(with_cp, norm_eval):
+    """A Meta-ACON ResNet-18 as detectors train it: frozen stem and stage 1, BNs in eval
+    or not (the generators' with them), checkpointed blocks (run twice in backward, as
+    upstream's); every trainable gradient and every buffer as the module path."""
+    from mmacon.models import AconResNet
+    torch.manual_seed(0)
+    net = AconResNet(depth=18, base_channels=16, frozen_stages=1, norm_eval=norm_eval,
+                     with_cp=with_cp, out_indices=(0, 1, 2, 3)).double().train()
+    ref = copy.deepcopy(net)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    acts = [m for m in net.modules() if isinstance(m, MetaAconC)]
+    assert len(acts) == 16 and all(a.explain_fused(torch.randn(1, a.channels, 4, 4,
+                                                                dtype=torch.float64)) is None
+                                   for a in acts)
+
+    def grads(model):
+        model.zero_grad(set_to_none=True)
+        sum(o.square().mean() for o in model(x)).backward()
+        return {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+
+    got = grads(net)
+    with default_impl('eager'):
+        expected = grads(ref)
+    assert got.keys() == expected.keys() and any('layer2.0.acon1.fc1' in k for k in got)
+    assert not any(k.startswith('layer1.') for k in got)  # frozen with its stage
+    for k in got:
+        # float64 rounding, amplified through 8 blocks of train-mode BN at N=2: compare
+        # against each gradient's own scale (fc1.bias: 0 in theory under a train-mode BN,
+        # ~1e-11 of noise on the module path)
+        scale = expected[k].abs().max().item()
+        torch.testing.assert_close(got[k], expected[k], rtol=0, atol=1e-9 * max(scale, 1.0),
+                                   msg=k)
+    for (name, a), b in zip(net.named_buffers(), ref.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12, msg=name)
+    relu = AconResNet(depth=18, base_channels=16, frozen_stages=1, norm_eval=norm_eval,
+                      with_cp=with_cp, out_indices=(0, 1, 2, 3), act_cfg=None).double().train()
+    grads(relu)  # the upstream ResNet's count of BN steps (a checkpointed block: 2)
+    count = int(relu.layer4[0].bn1.num_batches_tracked)
+    assert count == (2 if with_cp and not norm_eval else 1 if not norm_eval else 0)
+    for block in (net.layer2[0], net.layer4[0]):  # the generators step as their block's BNs
+        assert int(block.acon1.bn1.num_batches_tracked) == int(block.bn1.num_batches_tracked)
+    assert int(net.layer4[0].acon1.bn2.num_batches_tracked) == count
+    moved = any(not torch.equal(b, b0) for b, b0 in zip(
+        net.layer2[0].acon1.bn1.buffers(), AconResNet(depth=18, base_channels=16).double()
+        .layer2[0].acon1.bn1.buffers()))
+    assert moved == (not norm_eval)

@@ -65,3 +65,26 @@ def test_frozen_params_no_grad_and_tracing_are_plain():
     traced = torch.jit.trace(lambda t: single_threaded(fn, t, params), (x,))
     kinds = {n.kind() for n in traced.graph.nodes()}
     assert 'aten::sigmoid' in kinds and 'prim::PythonOp' not in kinds
+
+
+def test_non_reentrant_checkpoint_recomputes_the_block_once():
+    """The inner graph keeps its own tensors: backward's autograd.grad on it must not
+    unpack checkpoint placeholders, which would rerun the whole block (and update a
+    BatchNorm's running statistics) once more per gate."""
+    import torch.utils.checkpoint as cp
+    lin = torch.nn.Linear(4, 4)
+    calls = []
+
+    def gate(t):
+        calls.append(1)
+        return torch.sigmoid(lin(t))
+
+    def block(x):
+        return x * single_threaded(gate, x.mean(0, keepdim=True), list(lin.parameters()))
+
+    x = torch.randn(3, 4, requires_grad=True)
+    y = cp.checkpoint(block, x, use_reentrant=False)
+    y.sum().backward()
+    assert len(calls) == 2  # forward, and the one recompute in backward
+    expected = torch.autograd.grad(block(x.detach().requires_grad_()).sum(), lin.weight)[0]
+    torch.testing.assert_close(lin.weight.grad, expected, rtol=0, atol=1e-6)
