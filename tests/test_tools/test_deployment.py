@@ -116,10 +116,24 @@ def test_dynamo_exporter_picks_its_opset(tmp_path, capfd):
     rc = onnx_tool.main(['--backbone-cfg', TINY_META, '--shape', '32', '32',
                          '--exporter', 'dynamo', '--output', out])
     captured = capfd.readouterr()
-    assert rc == 0, captured.err
+    assert rc == 0, captured.out + captured.err
     assert 'opset 18' in captured.out and 'within atol' in captured.out
     assert 'Traceback' not in captured.err and 'Failed to convert' not in captured.err
     with pytest.raises(SystemExit):
         onnx_tool.main(['--backbone-cfg', TINY_META, '--exporter', 'dynamo', '--opset', '13'])
     assert ('--exporter dynamo writes opset 18 or later, got --opset 13; use --exporter '
             'torchscript for opsets 13-17') in capfd.readouterr().err
+
+
+def test_random_initialisation_is_seeded(tmp_path, capfd):
+    """Without --checkpoint the weights come from --seed, whatever the caller's RNG state:
+    the same diff is printed twice, another seed prints another."""
+    import torch
+
+    def diff_line(seed, rng):
+        torch.manual_seed(rng)
+        assert onnx_tool.main(['--backbone-cfg', TINY_META, '--shape', '32', '32', '--seed',
+                               str(seed), '--output', str(tmp_path / 'm.onnx')]) == 0
+        return next(l for l in capfd.readouterr().out.splitlines() if 'max abs diff' in l)
+
+    assert diff_line(0, 1) == diff_line(0, 2) != diff_line(1, 1)

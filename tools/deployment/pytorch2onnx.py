@@ -84,6 +84,9 @@ def parse_args(argv=None):
                         help='plus this fraction of max |output| (1e-5): the official '
                         'input convention is 0-255, so features can reach hundreds')
     parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random initialisation (without --checkpoint), so '
+                        'that the check is reproducible (0)')
     args = parser.parse_args(argv)
     if (args.config is None) == (args.backbone_cfg is None):
         parser.error('give exactly one of CONFIG or --backbone-cfg')
@@ -134,6 +137,7 @@ def max_abs_diff(torch_outs, ort_outs) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    torch.manual_seed(args.seed)  # the random weights, when no checkpoint replaces them
     try:
         model, cfg = build_model(args.config, args.backbone_cfg)
         if args.checkpoint:
