@@ -26,6 +26,7 @@
 #include <omp.h>
 
 #include "flush_denormals.h"
+#include "split_rows.h"
 
 typedef int64_t i64;
 
@@ -110,11 +111,6 @@ __attribute__((noinline)) static void bwd_row(const T* __restrict go, const T* _
     if (!VB) gb[0] += sb;
 }
 
-static void split(i64 rows, int nt, int tid, i64* r0, i64* r1) {
-    const i64 q = rows / nt, rem = rows % nt;
-    *r0 = tid * q + (tid < rem ? tid : rem);
-    *r1 = *r0 + q + (tid < rem ? 1 : 0);
-}
 
 template <typename T, bool V1, bool V2, bool VB>
 static void fwd_rows(const T* x, T* y, const T* p1, const T* p2, const T* b, const Geo& g,
@@ -203,7 +199,7 @@ static void fwd(const T* x, T* y, const T* p1, const T* p2, const T* b, const i6
     {
         const FlushDenormals thread_ftz;
         i64 r0, r1;
-        split(g.rows, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+        split_rows(g.rows, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
         fwd_range<T>(x, y, p1, p2, b, g, r0, r1);
     }
 }
@@ -229,7 +225,7 @@ static void bwd(const T* go, const T* x, T* gx, const T* p1, const T* p2, const 
             if (tid == 0) used = tn;
             double* a = acc.data() + tid * width;
             i64 r0, r1;
-            split(g.rows, tn, tid, &r0, &r1);
+            split_rows(g.rows, tn, tid, &r0, &r1);
             bwd_range<T>(go, x, gx, p1, p2, b, a, a + n[0], a + n[0] + n[1], g, r0, r1);
         }
     }

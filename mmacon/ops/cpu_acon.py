@@ -35,7 +35,8 @@ from torch import Tensor
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(_HERE, 'acon_c_cpu.cpp')
 SOURCES = (SOURCE, os.path.join(_HERE, 'meta_acon_cpu.cpp'))  # built into one library
-HEADERS = (os.path.join(_HERE, 'flush_denormals.h'),)  # included by both; part of the cache key
+# included by both sources; part of the cache key
+HEADERS = (os.path.join(_HERE, 'flush_denormals.h'), os.path.join(_HERE, 'split_rows.h'))
 # -mprefer-vector-width=512: where -march=native has AVX-512, GCC still prefers 256-bit
 # vectors; 512 made the backward 17-20 % faster here (A/B of both builds in one process).
 FLAGS = ('-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-fPIC', '-shared',
@@ -236,6 +237,13 @@ def library() -> ctypes.CDLL:
     return _lib
 
 
+def grad_like(grad: Tensor, x: Tensor) -> Tensor:
+    """``grad`` in x's dtype and memory format (e.g. the stride-0 gradient of a sum())."""
+    if grad.dtype != x.dtype:
+        grad = grad.to(x.dtype)
+    fmt = torch.contiguous_format if x.is_contiguous() else torch.channels_last
+    return grad.contiguous(memory_format=fmt)
+
 
 def _threads(x: Tensor) -> int:
     return torch.get_num_threads() if x.numel() >= _PARALLEL_MIN else 1
@@ -261,10 +269,7 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     One pass computes all of them; the flags only skip writing grad_x and returning.
     """
     geo, sizes = _geometry(x, p1, p2, beta)
-    fmt = torch.contiguous_format if x.is_contiguous() else torch.channels_last
-    if grad.dtype != x.dtype:
-        grad = grad.to(x.dtype)
-    grad = grad.contiguous(memory_format=fmt)  # e.g. the stride-0 gradient of a sum()
+    grad = grad_like(grad, x)
     p1, p2, beta = p1.contiguous(), p2.contiguous(), beta.contiguous()
     gx = torch.empty_like(x) if need_x else None
     g1, g2, gb = torch.empty_like(p1), torch.empty_like(p2), torch.empty_like(beta)

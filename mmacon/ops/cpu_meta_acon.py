@@ -75,7 +75,7 @@ def supports(impl: str, x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: 
         if t is not None and (t.dtype != dtype or t.device.type != 'cpu'):
             return (f'a coefficient, generator parameter or running statistic is {t.dtype} on '
                     f"{t.device}, x is {dtype} on {x.device}")
-    if fc1.bias is None or fc2.bias is None:
+    if fc1._parameters.get('bias') is None or fc2._parameters.get('bias') is None:
         return 'a generator conv has no bias'
     return cpu_acon.available()
 
@@ -96,20 +96,20 @@ def _geometry(x: Tensor, p1: Tensor, beta: Tensor) -> Tuple[ctypes.Array, ctypes
 
 
 def _norm_args(norm: nn.Module, running: bool) -> tuple:
-    """(mode, affine, update, eps, factor, weight, bias, running_mean, running_var) as torch's BN.
+    """(mode, eps, factor, weight, bias, running_mean, running_var) as torch's BN forward.
 
     mode 0: identity, 1: batch statistics (updating the running ones when passed),
-    2: running statistics. ``running``: use the running statistics in training, without
-    updating them (MetaAconC's fallback for one value per channel).
+    2: running statistics. weight/bias are None without affine. ``running``: use the
+    running statistics in training, without updating them (MetaAconC's fallback for
+    one value per channel).
     """
     if type(norm) is nn.Identity:
-        return 0, 0, 0, 0.0, 0.0, None, None, None, None
+        return 0, 0.0, 0.0, None, None, None, None
     params, buffers = norm._parameters, norm._buffers
     rm, rv = buffers.get('running_mean'), buffers.get('running_var')
     g, e = (params.get('weight'), params.get('bias')) if norm.affine else (None, None)
-    affine = int(g is not None)
     if running:
-        return 2, affine, 0, norm.eps, 0.0, g, e, rm, rv
+        return 2, norm.eps, 0.0, g, e, rm, rv
     momentum = norm.momentum
     factor = 0.0 if momentum is None else momentum
     training = norm.training
@@ -120,10 +120,10 @@ def _norm_args(norm: nn.Module, running: bool) -> tuple:
             if momentum is None:
                 factor = 1.0 / float(nbt)
     if not (training or (rm is None and rv is None)):
-        return 2, affine, 0, norm.eps, 0.0, g, e, rm, rv
+        return 2, norm.eps, 0.0, g, e, rm, rv
     if training and not norm.track_running_stats:
         rm = rv = None  # torch passes no running statistics then
-    return 1, affine, int(rm is not None), norm.eps, factor, g, e, rm, rv
+    return 1, norm.eps, factor, g, e, rm, rv
 
 
 def _ptr(t: Optional[Tensor]) -> Optional[int]:
@@ -167,10 +167,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
         x, p1, p2, beta, ws, *params = ctx.saved_tensors
         cfg, cfgd, ptrs, geo, sizes, threads = ctx.call
         need = ctx.needs_input_grad
-        if grad.dtype != x.dtype:
-            grad = grad.to(x.dtype)
-        fmt = torch.contiguous_format if x.is_contiguous() else torch.channels_last
-        grad = grad.contiguous(memory_format=fmt)  # e.g. the stride-0 gradient of a sum()
+        grad = cpu_acon.grad_like(grad, x)
         gx = torch.empty_like(x) if need[0] else None
         gp1, gp2 = torch.empty_like(p1), torch.empty_like(p2)
         grads = [torch.empty_like(t) if n and t is not None else None
@@ -197,11 +194,11 @@ def meta_acon_c(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Modul
     Returns:
         (N, C, H, W), in x's dtype and memory format.
     """
-    m1, a1, u1, eps1, f1, g1, e1, rm1, rv1 = _norm_args(bn1, running[0])
-    m2, a2, u2, eps2, f2, g2, e2, rm2, rv2 = _norm_args(bn2, running[1])
+    m1, eps1, f1, g1, e1, rm1, rv1 = _norm_args(bn1, running[0])
+    m2, eps2, f2, g2, e2, rm2, rv2 = _norm_args(bn2, running[1])
     n, c, h, w = x.shape
     w1, b1 = fc1._parameters['weight'], fc1._parameters['bias']
-    cfg = (ctypes.c_int64 * 9)(n, c, w1.size(0), m1, a1, u1, m2, a2, u2)
+    cfg = (ctypes.c_int64 * 5)(n, c, w1.size(0), m1, m2)
     cfgd = (ctypes.c_double * 5)(eps1, f1, eps2, f2, 1.0 / (h * w))
     return MetaAconCChannelFunction.apply(
         x, p1, p2, w1, b1, g1, e1, fc2._parameters['weight'], fc2._parameters['bias'], g2, e2,

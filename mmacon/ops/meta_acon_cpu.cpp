@@ -23,6 +23,7 @@
 #include <omp.h>
 
 #include "flush_denormals.h"
+#include "split_rows.h"
 
 typedef int64_t i64;
 
@@ -53,8 +54,8 @@ static void rowsum(const T* x, double* out, const i64* geo, int nt) {
         const int tid = omp_get_thread_num(), tn = omp_get_num_threads();
         if (tid == 0) used = tn;
         double* a = acc.data() + (size_t)tid * N * C;
-        const i64 rows = N * K, q = rows / tn, rem = rows % tn;
-        const i64 r0 = tid * q + (tid < rem ? tid : rem), r1 = r0 + q + (tid < rem ? 1 : 0);
+        i64 r0, r1;
+        split_rows(N * K, tn, tid, &r0, &r1);
         // blocks of up to 32 rows of one sample summed in T (in L1), then into float64
         std::vector<T> blk((size_t)C);
         for (i64 r = r0; r < r1;) {
@@ -77,23 +78,23 @@ static void rowsum(const T* x, double* out, const i64* geo, int nt) {
     }
 }
 
-// gx[n, c, k] += g[n * C + c] * scale (layout as rowsum).
+// gx[n, c, k] += g[n * C + c] (layout as rowsum).
 template <typename T>
-static void add_rows(T* gx, const double* g, const i64* geo, double scale, int nt) {
+static void add_rows(T* gx, const double* g, const i64* geo, int nt) {
     const i64 nhwc = geo[0], N = geo[1], C = geo[2], K = geo[3];
     if (nt < 1) nt = 1;
     if (!nhwc) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (i64 r = 0; r < N * C; ++r) {
             T* row = gx + r * K;
-            const T v = (T)(g[r] * scale);
+            const T v = (T)g[r];
 #pragma omp simd
             for (i64 k = 0; k < K; ++k) row[k] += v;
         }
         return;
     }
     std::vector<T> v((size_t)(N * C));
-    for (i64 j = 0; j < N * C; ++j) v[j] = (T)(g[j] * scale);
+    for (i64 j = 0; j < N * C; ++j) v[j] = (T)g[j];
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (i64 r = 0; r < N * K; ++r) {
         T* row = gx + r * C;
@@ -108,13 +109,13 @@ static void add_rows(T* gx, const double* g, const i64* geo, double scale, int n
 template <typename T>
 struct Norm {
     i64 mode;           // 0 identity, 1 batch statistics, 2 running statistics
-    bool affine;
-    bool update;        // mode 1: update the running statistics
     double eps, factor; // factor: the running average's momentum for this call
-    const T* g;         // weight or nullptr
-    const T* e;         // bias or nullptr
-    T* rm;              // running mean or nullptr
-    T* rv;              // running var or nullptr
+    const T* g;         // weight, or nullptr without affine
+    const T* e;         // bias, or nullptr without affine
+    T* rm;              // running mean, or nullptr (mode 1: then not updated)
+    T* rv;              // running var, or nullptr
+    bool affine() const { return g != nullptr; }
+    bool update() const { return mode == 1 && rm != nullptr && rv != nullptr; }
 };
 
 // in, hh: (N, D) row-major; r: (D). Writes hh (normalised, before the affine) and out.
@@ -135,7 +136,7 @@ static void norm_fwd(const Norm<T>& nm, const double* in, double* hh, double* r,
             var = 0.0;
             for (i64 n = 0; n < N; ++n) { const double t = in[n * D + d] - mu; var += t * t; }
             var /= (double)N;
-            if (nm.update) {
+            if (nm.update()) {
                 const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
                 nm.rm[d] = (T)((1.0 - nm.factor) * (double)nm.rm[d] + nm.factor * mu);
                 nm.rv[d] = (T)((1.0 - nm.factor) * (double)nm.rv[d] + nm.factor * unbiased);
@@ -145,7 +146,7 @@ static void norm_fwd(const Norm<T>& nm, const double* in, double* hh, double* r,
             var = (double)nm.rv[d];
         }
         r[d] = 1.0 / std::sqrt(var + nm.eps);
-        const double gd = nm.affine ? (double)nm.g[d] : 1.0, ed = nm.affine ? (double)nm.e[d] : 0.0;
+        const double gd = nm.affine() ? (double)nm.g[d] : 1.0, ed = nm.affine() ? (double)nm.e[d] : 0.0;
         for (i64 n = 0; n < N; ++n) {
             const double t = (in[n * D + d] - mu) * r[d];
             hh[n * D + d] = t;
@@ -167,7 +168,7 @@ static void norm_bwd(const Norm<T>& nm, const double* gout, const double* hh, co
         for (i64 n = 0; n < N; ++n) { sg += gout[n * D + d]; sgh += gout[n * D + d] * hh[n * D + d]; }
         if (gg) gg[d] = (T)sgh;
         if (ge) ge[d] = (T)sg;
-        const double gd = nm.affine ? (double)nm.g[d] : 1.0;
+        const double gd = nm.affine() ? (double)nm.g[d] : 1.0;
         if (nm.mode == 2) {
             for (i64 n = 0; n < N; ++n) gin[n * D + d] = gout[n * D + d] * gd * r[d];
         } else {  // d/d(in) of batch normalisation: the mean and variance depend on in
@@ -217,7 +218,7 @@ static void linear_bwd(const double* gout, const double* in, const T* W, T* gW, 
         }
 }
 
-// cfg: N, C, H, then per norm (mode, affine, update); cfgd: per norm (eps, factor), 1 / (H * W).
+// cfg: N, C, H, then each norm's mode; cfgd: per norm (eps, factor), 1 / (H * W).
 // ptrs: W1, b1, g1, e1, rm1, rv1, W2, b2, g2, e2, rm2, rv2 (unused ones may be null).
 template <typename T>
 struct Gen {
@@ -228,10 +229,10 @@ struct Gen {
     Gen(const i64* cfg, const double* cfgd, void* const* p) {
         N = cfg[0]; C = cfg[1]; H = cfg[2]; inv_k = cfgd[4];
         W1 = (const T*)p[0]; b1 = (const T*)p[1]; W2 = (const T*)p[6]; b2 = (const T*)p[7];
-        n1 = Norm<T>{cfg[3], cfg[4] != 0, cfg[5] != 0, cfgd[0], cfgd[1], (const T*)p[2],
-                     (const T*)p[3], (T*)p[4], (T*)p[5]};
-        n2 = Norm<T>{cfg[6], cfg[7] != 0, cfg[8] != 0, cfgd[2], cfgd[3], (const T*)p[8],
-                     (const T*)p[9], (T*)p[10], (T*)p[11]};
+        n1 = Norm<T>{cfg[3], cfgd[0], cfgd[1], (const T*)p[2], (const T*)p[3], (T*)p[4],
+                     (T*)p[5]};
+        n2 = Norm<T>{cfg[4], cfgd[2], cfgd[3], (const T*)p[8], (const T*)p[9], (T*)p[10],
+                     (T*)p[11]};
     }
     // workspace offsets
     double* m(double* w) const { return w; }
@@ -330,7 +331,7 @@ static void meta_bwd(void* const* t, const i64* geo, const i64* sizes, const i64
     acon_bwd((const T*)t[0], (const T*)t[1], (T*)t[2], (const T*)t[3], (const T*)t[4],
              (const T*)t[5], (T*)t[6], (T*)t[7], gbeta.data(), geo, sizes, nt);
     gen_bwd<T>(gbeta.data(), (const double*)t[8], cfg, cfgd, p, grads, gsum.data());
-    if (t[2]) add_rows<T>((T*)t[2], gsum.data(), mgeo, 1.0, nt);
+    if (t[2]) add_rows<T>((T*)t[2], gsum.data(), mgeo, nt);
 }
 
 extern "C" {

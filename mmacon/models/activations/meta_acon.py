@@ -78,11 +78,11 @@ def _pointwise(y: Tensor, conv: nn.Conv2d) -> Tensor:
     return F.linear(y.flatten(1), conv.weight.flatten(1), conv.bias)
 
 
-def _one_value_per_channel(norm: nn.Module, y: Tensor) -> bool:
-    """True where ``norm`` would compute batch statistics from a single value."""
+def _one_value_per_channel(norm: nn.Module, values: int) -> bool:
+    """True where ``norm`` would compute batch statistics from ``values`` == 1 per channel."""
     if not (norm.training and isinstance(norm, _BatchNorm)):
         return False
-    if y.numel() // max(y.size(1), 1) > 1:
+    if values > 1:
         return False
     if isinstance(norm, nn.SyncBatchNorm) and dist.is_available() and dist.is_initialized():
         return dist.get_world_size() == 1
@@ -155,7 +155,7 @@ class MetaAconC(nn.Module):
         init_slopes(self.p1, self.p2, self.init)
 
     def _norm(self, norm: nn.Module, y: Tensor) -> Tensor:
-        if _one_value_per_channel(norm, y):
+        if _one_value_per_channel(norm, y.numel() // max(y.size(1), 1)):
             return self._norm_one_value(norm, y)
         return norm(y)
 
@@ -235,7 +235,8 @@ class MetaAconC(nn.Module):
         return acon_c(x, self.p1, self.p2, self.generate_beta(x), self.impl)
 
     def _one_value(self, norm: nn.Module, x: Tensor) -> bool:
-        if not (norm.training and isinstance(norm, _BatchNorm)) or x.size(0) > 1:
+        # the generator's norms see (N, *, 1, 1): N values per channel
+        if not _one_value_per_channel(norm, x.size(0)):
             return False
         self._check_one_value(norm, (1, norm.num_features, 1, 1))
         return True
