@@ -46,7 +46,7 @@ def make_tiny_ade20k(root: str, num_train: int = 64, num_val: int = 16,
             draw_objects(rng, img, label, classes, count, size_range)
             name = f'ADE_{folder[:5] if split == "train" else "val"}_{idx + 1:08d}'
             imwrite(osp.join(root, 'images', folder, name + '.jpg'),
-                     np.round(img).astype(np.uint8))
+                    np.round(img).astype(np.uint8))
             imwrite(osp.join(root, 'annotations', folder, name + '.png'), label)
         out[split] = osp.join(root, 'images', folder)
     return out

@@ -51,10 +51,10 @@ def _cityscapes_scene(rng: np.random.Generator, height: int, width: int,
     signs = [(CITYSCAPES_SIGN, *CITYSCAPES_OBJECTS[CITYSCAPES_SIGN])]
     count = int(rng.integers(1, max_objects + 1))
     draw_objects(rng, img, label, on_road, count, size_range,
-                  region=(0, road_top - size_range[0] // 2, width, hood))
+                 region=(0, road_top - size_range[0] // 2, width, hood))
     sign_size = (max(8, size_range[0] // 2), max(10, size_range[1] // 2))
     draw_objects(rng, img, label, signs, int(rng.integers(0, 3)), sign_size,
-                  region=(0, horizon, width, road_top))
+                 region=(0, horizon, width, road_top))
     return np.round(img).astype(np.uint8), label
 
 
@@ -83,8 +83,8 @@ def make_tiny_cityscapes(root: str, num_train: int = 64, num_val: int = 16,
             city = cities[idx % len(cities)]
             stem = f'{city}_{idx // len(cities):06d}_{19:06d}'
             imwrite(osp.join(root, 'leftImg8bit', split, city,
-                              stem + '_leftImg8bit.png'), img)
+                             stem + '_leftImg8bit.png'), img)
             imwrite(osp.join(root, 'gtFine', split, city,
-                              stem + '_gtFine_labelTrainIds.png'), label)
+                             stem + '_gtFine_labelTrainIds.png'), label)
         out[split] = osp.join(root, 'leftImg8bit', split)
     return out

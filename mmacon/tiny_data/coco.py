@@ -69,7 +69,7 @@ def make_tiny_coco(root: str, num_train: int = 96, num_val: int = 24,
             image_id = idx + 1 + (0 if split == 'train' else 100000)
             file_name = f'{image_id:012d}.jpg'
             imwrite(osp.join(root, f'{split}2017', file_name),
-                     np.round(img).astype(np.uint8))
+                    np.round(img).astype(np.uint8))
             images.append(dict(id=image_id, file_name=file_name, width=width,
                                height=height, license=1))
             for obj in drawn:

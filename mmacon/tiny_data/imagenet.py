@@ -21,7 +21,6 @@ import os
 import os.path as osp
 from typing import Dict, Tuple
 
-import cv2
 import numpy as np
 
 from .common import (CLASSES, DATASET_KEYS, check_classes, check_counts, fill, imwrite,
