@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml Makefile
 	fi
 	$(PIP) install -q -c $(CONSTRAINTS) mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 \
 		mmpretrain==1.2.0 ftfy regex
-	$(PIP) install -q -c $(CONSTRAINTS) --no-build-isolation -e ".[tests]"
+	$(PIP) install -q -c $(CONSTRAINTS) --no-build-isolation -e ".[all,tests]"
 	$(PY) -c "import torch, torchvision, mmcv.ops, mmdet, mmseg, mmpretrain, mmacon; \
 		torchvision.ops.nms(torch.rand(2, 4), torch.rand(2), 0.5); \
 		print('mmacon', mmacon.__version__, 'ready: torch', torch.__version__, \

@@ -9,6 +9,5 @@ mmdet/mmseg are installed (see :mod:`mmacon.models`).
 from .version import __version__
 from . import models  # noqa: F401  (registers activations and backbones)
 from . import engine  # noqa: F401  (registers the no-decay constructor and its check hook)
-from .utils import checkpoint as _checkpoint  # noqa: F401  (torch safe globals for --resume)
 
 __all__ = ['__version__', 'models', 'engine']

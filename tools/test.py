@@ -17,9 +17,10 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 
-import mmacon  # noqa: F401  (registers modules, checkpoint safe globals)
+import mmacon  # noqa: F401  (registers the modules)
 from mmacon.utils import (CheckpointError, check_checkpoint, check_data_paths,
-                          register_scope, setup_cpu_distributed)
+                          register_safe_globals, register_scope,
+                          setup_cpu_distributed)
 from mmacon.utils.runner import DeviceAwareRunner
 
 
@@ -112,6 +113,9 @@ def main(argv=None):
         # one line naming the file or key; no traceback for a bad command line
         print(f'error: {err}', file=sys.stderr)
         return 1
+    # mmengine's Runner loads load_from / --resume / init_cfg checkpoints, whose message
+    # hub needs mmacon's allow-listed types under torch.load(weights_only=True)
+    register_safe_globals()
     scope = register_scope(cfg)
 
     if args.out is not None and scope == 'mmseg':

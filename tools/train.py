@@ -16,11 +16,11 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 
-import mmacon  # noqa: F401  (registers modules, checkpoint safe globals)
+import mmacon  # noqa: F401  (registers the modules)
 from mmacon.engine import add_decay_check
 from mmacon.utils import (CheckpointError, check_amp, check_checkpoint, check_data_paths,
-                          check_pretrained, check_resume, register_scope,
-                          setup_cpu_distributed)
+                          check_pretrained, check_resume, register_safe_globals,
+                          register_scope, setup_cpu_distributed)
 from mmacon.utils.runner import DeviceAwareRunner
 
 
@@ -116,6 +116,9 @@ def main(argv=None) -> int:
         # one line naming the file or key; no traceback for a bad command line
         print(f'error: {err}', file=sys.stderr)
         return 1
+    # mmengine's Runner loads load_from / --resume / init_cfg checkpoints, whose message
+    # hub needs mmacon's allow-listed types under torch.load(weights_only=True)
+    register_safe_globals()
     register_scope(cfg)
     # no CUDA + a launcher: gloo process group and a CPU DDP wrapper
     setup_cpu_distributed(cfg, args.launcher)

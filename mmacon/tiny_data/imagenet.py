@@ -21,20 +21,18 @@ import os
 import os.path as osp
 from typing import Dict, Tuple
 
-import cv2
 import numpy as np
 
-from ._shapes import fill, jitter_colour, make_rng, shape_polygon, textured_background
-from .tiny import COCO_CLASSES, JPEG_QUALITY, _check_classes, _check_counts, _reset_dir
+from .common import (CLASSES, DATASET_KEYS, check_classes, check_counts, fill, imwrite,
+                     jitter_colour, make_rng, reset_dir, shape_polygon, textured_background)
 
-SHAPES: Tuple[str, ...] = tuple(shape for _, shape, _ in COCO_CLASSES)
-PALETTE = tuple(colour for _, _, colour in COCO_CLASSES)
-_DATASET_KEY = 3  # keeps this set's random streams apart from COCO (0), ADE (1), city (2)
+SHAPES: Tuple[str, ...] = tuple(shape for _, shape, _ in CLASSES)
+PALETTE = tuple(colour for _, _, colour in CLASSES)
 
 
 def tiny_imagenet_classes(num_classes: int = len(SHAPES)) -> Tuple[str, ...]:
     """Class names of :func:`make_tiny_imagenet` (use as ``metainfo.classes``)."""
-    _check_classes(num_classes, len(SHAPES))
+    check_classes(num_classes, len(SHAPES))
     return SHAPES[:num_classes]
 
 
@@ -47,12 +45,6 @@ def _draw(rng: np.random.Generator, shape: str, img_size: int,
     colour = PALETTE[int(rng.integers(len(PALETTE)))]
     fill(img, shape_polygon(shape, cx, cy, size, rng), jitter_colour(rng, colour))
     return np.round(img).astype(np.uint8)
-
-
-def _write_jpeg(path: str, img: np.ndarray) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-        raise OSError(f'could not write {path}')
 
 
 def make_tiny_imagenet(root: str, num_train: int = 320, num_val: int = 80,
@@ -72,11 +64,11 @@ def make_tiny_imagenet(root: str, num_train: int = 320, num_val: int = 80,
     Returns:
         dict of split -> annotation file (``meta/<split>.txt``).
     """
-    _check_counts(num_train, num_val)
+    check_counts(num_train, num_val)
     classes = tiny_imagenet_classes(num_classes)
     if not 0 < size_range[0] <= size_range[1] < 1:
         raise ValueError(f'size_range must satisfy 0 < low <= high < 1, got {size_range}')
-    _reset_dir(root)
+    reset_dir(root)
     os.makedirs(osp.join(root, 'meta'))
     with open(osp.join(root, 'meta', 'classes.txt'), 'w') as f:
         f.write('\n'.join(classes) + '\n')
@@ -85,13 +77,13 @@ def make_tiny_imagenet(root: str, num_train: int = 320, num_val: int = 80,
         lines = []
         for idx in range(num):
             label = idx % num_classes
-            rng = make_rng(seed, _DATASET_KEY, key, idx)
+            rng = make_rng(seed, DATASET_KEYS['imagenet'], key, idx)
             img = _draw(rng, classes[label], img_size, size_range)
             if split == 'train':
                 rel = f'{classes[label]}/{classes[label]}_{idx:05d}.JPEG'
             else:
                 rel = f'ILSVRC2012_val_{idx + 1:08d}.JPEG'
-            _write_jpeg(osp.join(root, split, rel), img)
+            imwrite(osp.join(root, split, rel), img)
             lines.append(f'{rel} {label}')
         out[split] = osp.join(root, 'meta', f'{split}.txt')
         with open(out[split], 'w') as f:

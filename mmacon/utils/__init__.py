@@ -1,6 +1,7 @@
 """Runtime utilities of the mmacon tools.
 
-- :mod:`.checkpoint`: ``weights_only`` allow-list, checkpoint checks and loaders;
+- :mod:`.checkpoint`: ``weights_only`` allow-list, checkpoint checks and loaders, one
+  module each;
 - :mod:`.run_checks`: what ``tools/train.py`` / ``tools/test.py`` check before a Runner;
 - :mod:`.scope`: the package (mmdet / mmseg) a config runs with;
 - :mod:`.cpu_dist`: distributed training on CPU (gloo);

@@ -50,7 +50,7 @@ def parse_cfg_literal(text: str) -> dict:
 def build_model(config: str | None = None, backbone_cfg: str | dict | None = None,
                 cfg_options: dict | None = None):
     """Return ``(model, cfg)``; ``cfg`` is the mmengine Config or None in backbone mode."""
-    import mmacon  # noqa: F401  (registers ACON modules and backbones)
+    import mmacon.models  # noqa: F401  (registers ACON modules and backbones)
     from mmengine.registry import MODELS
     if (config is None) == (backbone_cfg is None):
         raise ValueError('give exactly one of a config file or --backbone-cfg')

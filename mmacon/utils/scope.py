@@ -1,9 +1,14 @@
 """The OpenMMLab package a config trains with, picked from its ``default_scope``."""
 from __future__ import annotations
 
+from importlib import import_module
+
 from mmengine.config import Config
 
 SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+# scope -> (distribution, mmacon extra that installs it)
+EXTRAS = dict(mmdet=('mmdet', 'det'), mmseg=('mmsegmentation', 'seg'),
+              mmpretrain=('mmpretrain', 'cls'))
 
 
 def register_scope(cfg: Config) -> str:
@@ -13,13 +18,16 @@ def register_scope(cfg: Config) -> str:
     ImageNet pretraining configs); any other scope is a ``ValueError``.
     """
     scope = cfg.get('default_scope')
-    if scope == 'mmdet':
-        from mmdet.utils import register_all_modules
-    elif scope == 'mmseg':
-        from mmseg.utils import register_all_modules
-    elif scope == 'mmpretrain':
-        from mmpretrain.utils import register_all_modules
-    else:
+    if scope not in SCOPES:
         raise ValueError(f'config default_scope must be one of {SCOPES}, got {scope!r}')
-    register_all_modules(init_default_scope=False)
+    try:
+        utils = import_module(f'{scope}.utils')
+    except ModuleNotFoundError as error:
+        if (error.name or '').split('.')[0] != scope:
+            raise
+        dist, extra = EXTRAS[scope]
+        raise ModuleNotFoundError(
+            f"config default_scope={scope!r} needs {dist}, which is not installed: "
+            f'pip install "mmacon[{extra}]"', name=scope) from None
+    utils.register_all_modules(init_default_scope=False)
     return scope

@@ -18,3 +18,16 @@ def test_scope_picks_package():
     with pytest.raises(ValueError, match=r"default_scope must be one of \('mmdet', 'mmseg', "
                        r"'mmpretrain'\), got 'mmocr'"):
         register_scope(Config(dict(default_scope='mmocr')))
+
+
+@pytest.mark.parametrize('scope,dist,extra', [('mmdet', 'mmdet', 'det'),
+                                              ('mmseg', 'mmsegmentation', 'seg'),
+                                              ('mmpretrain', 'mmpretrain', 'cls')])
+def test_a_missing_package_names_its_extra(monkeypatch, scope, dist, extra):
+    import sys
+    monkeypatch.setitem(sys.modules, f'{scope}.utils', None)  # as if not installed
+    monkeypatch.setitem(sys.modules, scope, None)
+    with pytest.raises(ModuleNotFoundError) as err:
+        register_scope(Config(dict(default_scope=scope)))
+    assert str(err.value) == (f"config default_scope={scope!r} needs {dist}, which is not "
+                              f'installed: pip install "mmacon[{extra}]"')

@@ -1,4 +1,5 @@
-"""Drawing primitives shared by the tiny data-set generators.
+"""What the tiny data-set generators share: the class palette, random streams,
+drawing primitives, argument checks and file writing.
 
 Every object is a filled polygon: the same integer vertices are rasterised into
 the image (``cv2.fillPoly``) and into the label map / instance mask, so labels
@@ -8,10 +9,55 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
 
+import os
+import os.path as osp
+import shutil
+
 import cv2
 import numpy as np
 
 SHAPES = ('square', 'circle', 'triangle', 'diamond', 'ellipse')
+
+# class name -> (shape, BGR colour): the classes of the COCO and ADE20K sets, and the
+# palette the ImageNet set draws its colours from
+CLASSES: Tuple[Tuple[str, str, Tuple[int, int, int]], ...] = (
+    ('square', 'square', (40, 40, 220)),
+    ('circle', 'circle', (40, 200, 40)),
+    ('triangle', 'triangle', (220, 80, 30)),
+    ('diamond', 'diamond', (30, 210, 230)),
+    ('ellipse', 'ellipse', (200, 40, 200)),
+)
+# the first random-stream key of each set keeps their streams apart
+DATASET_KEYS = dict(coco=0, ade20k=1, cityscapes=2, imagenet=3)
+SPLIT_KEYS = {'train': 0, 'val': 1}
+JPEG_QUALITY = 95
+
+
+def reset_dir(path: str) -> None:
+    """Make ``path`` an empty directory (removing what was there)."""
+    if osp.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+
+
+def imwrite(path: str, img: np.ndarray) -> None:
+    """Write ``img`` (JPEG at :data:`JPEG_QUALITY` for .jpg/.JPEG, else lossless)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    is_jpeg = path.lower().endswith(('.jpg', '.jpeg'))
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if is_jpeg else []
+    if not cv2.imwrite(path, img, params):
+        raise OSError(f'could not write {path}')
+
+
+def check_counts(num_train: int, num_val: int) -> None:
+    if num_train < 1 or num_val < 1:
+        raise ValueError(f'need at least one image per split, got train={num_train}, '
+                         f'val={num_val}')
+
+
+def check_classes(num_classes: int, available: int) -> None:
+    if not 1 <= num_classes <= available:
+        raise ValueError(f'num_classes must be in [1, {available}], got {num_classes}')
 
 
 def make_rng(seed: int, *keys: int) -> np.random.Generator:
@@ -99,3 +145,20 @@ def place_boxes(rng: np.random.Generator, height: int, width: int, count: int,
                 placed.append((cx, cy, size))
                 break
     return placed
+
+
+def draw_objects(rng: np.random.Generator, img: np.ndarray, label: Optional[np.ndarray],
+                 classes: Sequence[Tuple[int, str, Tuple[int, int, int]]],
+                 count: int, size_range: Tuple[int, int], region=None) -> List[dict]:
+    """Draw ``count`` shapes of random ``(class_id, shape, colour)`` classes into ``img``;
+    write their ids into ``label`` (if given). Returns ``[dict(class_id, polygon)]``."""
+    h, w = img.shape[:2]
+    drawn = []
+    for cx, cy, size in place_boxes(rng, h, w, count, size_range, region=region):
+        cls_id, shape, colour = classes[int(rng.integers(len(classes)))]
+        poly = shape_polygon(shape, cx, cy, size, rng)
+        fill(img, poly, jitter_colour(rng, colour))
+        if label is not None:
+            fill(label, poly, int(cls_id))
+        drawn.append(dict(class_id=cls_id, polygon=poly))
+    return drawn
