@@ -191,7 +191,7 @@ def build_acon_converted(model_type: str | type | None = None,
         try:
             model = registry.build(dict(type=model_type, **model_cfg))
         except TypeError as err:
-            stray = [k for k in CONVERT_KEYS if k in model_cfg and k in str(err)]
+            stray = [k for k in CONVERT_KEYS if k in model_cfg and f"'{k}'" in str(err)]
             if not stray:
                 raise
             raise TypeError(f'AconConvert: {stray[0]}={model_cfg[stray[0]]!r} went to the '
