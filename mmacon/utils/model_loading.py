@@ -101,3 +101,20 @@ def feature_fn(model: nn.Module):
     if hasattr(model, 'extract_feat'):
         return model.extract_feat
     return model
+
+
+def head_fn(model: nn.Module):
+    """The tensor -> raw head outputs function: ``model._forward`` (mmdet / mmseg tensor mode).
+
+    The outputs before post-processing: a single-stage detector's per-level class scores
+    and box regressions, a segmentor's logits at feature resolution. A two-stage detector's
+    RoI head needs proposals and image metas, so it has no such function: ``ValueError``.
+    """
+    if not hasattr(model, '_forward'):
+        raise ValueError(f'--head needs a detector or segmentor config: the '
+                         f'{type(model).__name__} has no _forward (its tensor mode)')
+    if getattr(model, 'with_rpn', False) or getattr(model, 'with_roi_head', False):
+        raise ValueError(f'--head: the {type(model).__name__} is a two-stage detector, whose '
+                         f'RoI head needs proposals and image metas; export its features '
+                         f'(without --head) or deploy the whole detector with mmdeploy')
+    return lambda x: model._forward(x)

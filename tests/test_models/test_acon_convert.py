@@ -76,10 +76,9 @@ def test_fcos_neck_and_head_through_the_registry():
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmdet'):
         upstream = MODELS.build(small_fcos_cfg())
-        cfg = small_fcos_cfg()
-        preprocessor = cfg.pop('data_preprocessor')  # as mmengine's Runner passes it
-        model = MODELS.build(dict(type='AconConvert', model=cfg, act_cfg=dict(type='AconC'),
-                                  include=('neck', 'bbox_head'), data_preprocessor=preprocessor))
+        model = MODELS.build(dict(small_fcos_cfg(), type='AconConvert', model_type='FCOS',
+                                  convert=dict(act_cfg=dict(type='AconC'),
+                                               include=('neck', 'bbox_head'))))
     assert type(model) is type(upstream)  # the upstream model object itself
     assert type(model.data_preprocessor).__name__ == 'DetDataPreprocessor'
     targets = check_converted(upstream, model, ('neck', 'bbox_head'))
@@ -121,7 +120,10 @@ def test_fcn_head_with_meta_acon_in_python():
 def test_fcn_head_acon_c_state_dict_gains_acon_tensors():
     with DefaultScope.overwrite_default_scope('mmseg'):
         upstream = MODELS.build(small_fcn_cfg())
-        model = MODELS.build(dict(type='AconConvert', model=small_fcn_cfg(), include=('decode_head', )))
+        # the keys mmseg's init_model sets pass through to the EncoderDecoder
+        model = MODELS.build(dict(small_fcn_cfg(), type='AconConvert', model_type='EncoderDecoder',
+                                  convert=dict(include=('decode_head', )), pretrained=None,
+                                  train_cfg=None))
     check_converted(upstream, model, ('decode_head', ))
     assert model.encode_decode(torch.randn(1, 3, 64, 64), [dict(img_shape=(64, 64))]).shape == (1, 3, 64, 64)
 
@@ -146,3 +148,71 @@ def test_errors_name_the_problem():
         acon_convert(m, include='neck')
     with pytest.raises(ValueError, match=r'sets channels; leave it out'):
         acon_convert(m, act_cfg=dict(type='AconC', channels=8))
+
+
+def test_config_inheriting_an_upstream_model_changes_type_and_adds_two_keys(tmp_path):
+    """The model dict keeps the upstream fields: mmengine merges the child's keys into the
+    base's."""
+    base = tmp_path / 'base.py'
+    base.write_text(f'default_scope = "mmseg"\nmodel = {small_fcn_cfg()!r}\n')
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = './base.py'\n"
+                     "model = dict(type='AconConvert', model_type='EncoderDecoder',\n"
+                     "             convert=dict(act_cfg=dict(type='AconC'),\n"
+                     "                          include='decode_head'))\n")
+    cfg = Config.fromfile(str(child))
+    assert set(cfg.model) == set(small_fcn_cfg()) | {'model_type', 'convert'}
+    assert cfg.model.backbone.depth == 18  # what init_detector / init_model read is there
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+        upstream = MODELS.build(small_fcn_cfg())
+    check_converted(upstream, model, ('decode_head', ))
+
+
+def test_config_errors_say_what_to_write():
+    fcn = small_fcn_cfg()
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        # the first, nested form: its values come back in the form to write
+        with pytest.raises(TypeError) as info:
+            MODELS.build(dict(type='AconConvert', model=fcn, act_cfg=dict(type='AconC'),
+                              include=('decode_head', )))
+        assert str(info.value) == (
+            "AconConvert: the nested form model=dict(type='EncoderDecoder', ...) beside act_cfg, "
+            'include is not supported: the entry points that read cfg.model.backbone or set '
+            'cfg.model.pretrained (init_detector, init_model) cannot see into it. Keep the '
+            "upstream model's fields at the top level: model=dict(type='AconConvert', "
+            "model_type='EncoderDecoder', convert=dict(act_cfg={'type': 'AconC'}, "
+            "include=('decode_head',)), <the EncoderDecoder's own fields: backbone=..., ...>)")
+        with pytest.raises(TypeError, match=r"^AconConvert needs model_type, the type of the "
+                                            r"upstream model it converts, e\.g\. .*; got the keys "
+                                            r"\['backbone', 'data_preprocessor', 'decode_head'\]$"):
+            MODELS.build(dict(fcn, type='AconConvert'))
+        with pytest.raises(KeyError, match=r"AconConvert: model_type 'EncoderDecodr' is not in the "
+                                           r"mmseg::model registry"):
+            MODELS.build(dict(fcn, type='AconConvert', model_type='EncoderDecodr'))
+        with pytest.raises(ValueError, match=r"got 'AconConvert' itself"):
+            MODELS.build(dict(fcn, type='AconConvert', model_type='AconConvert'))
+        with pytest.raises(TypeError, match=r"^AconConvert: convert has 'includes', which is not "
+                                            r"one of \('act_cfg', 'include', 'exclude'\)"):
+            MODELS.build(dict(fcn, type='AconConvert', model_type='EncoderDecoder',
+                              convert=dict(includes='decode_head')))
+        # acon_convert's argument beside convert instead of in it
+        with pytest.raises(TypeError, match=r"^AconConvert: include='decode_head' went to the "
+                                            r"EncoderDecoder, which does not take it \(.*\); "
+                                            r"acon_convert's arguments go into convert: "
+                                            r"model=dict\(type='AconConvert', model_type="
+                                            r"'EncoderDecoder', "
+                                            r"convert=dict\(include='decode_head'\)"):
+            MODELS.build(dict(fcn, type='AconConvert', model_type='EncoderDecoder',
+                              include='decode_head'))
+    # no default scope: the message says how to name one
+    with pytest.raises(KeyError, match=r"model_type 'EncoderDecoder' is not in the "
+                                       r"mmengine::model registry \(set the config's "
+                                       r"default_scope, e\.g\. default_scope='mmdet', or the "
+                                       r"model's: model=dict\(type='AconConvert', "
+                                       r"_scope_='mmdet', \.\.\.\)\)"):
+        MODELS.build(dict(fcn, type='AconConvert', model_type='EncoderDecoder'))
+    # with the model's scope written, it builds without a default scope
+    model = MODELS.build(dict(fcn, type='AconConvert', _scope_='mmseg',
+                              model_type='EncoderDecoder', convert=dict(include='decode_head')))
+    assert type(model).__name__ == 'EncoderDecoder'

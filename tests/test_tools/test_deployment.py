@@ -107,6 +107,10 @@ def test_errors(tmp_path, capsys):
     assert onnx_tool.main(['--backbone-cfg', "dict(type='AconResNet', depth=18, x=open)",
                            '--output', out]) == 1
     assert 'cannot parse backbone config' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        onnx_tool.main(['--backbone-cfg', TINY_META, '--head'])
+    assert '--head needs a CONFIG (a detector or segmentor), not --backbone-cfg' in \
+        capsys.readouterr().err
 
 
 def test_dynamo_exporter_picks_its_opset(tmp_path, capfd):

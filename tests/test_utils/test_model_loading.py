@@ -4,7 +4,7 @@ import torch
 
 from mmacon.models import AconResNet
 from mmacon.utils.checkpoint import CheckpointError
-from mmacon.utils.model_loading import (build_model, feature_fn, load_checkpoint_into,
+from mmacon.utils.model_loading import (build_model, feature_fn, head_fn, load_checkpoint_into,
                                         parse_cfg_literal)
 
 TINY = "dict(type='AconResNet', depth=18, base_channels=8, act_cfg=dict(type='AconC'))"
@@ -52,3 +52,33 @@ def test_backbone_mode_ignores_a_default_scope_left_set():
     with DefaultScope.overwrite_default_scope('mmdet'):
         model, _ = build_model(backbone_cfg=TINY)
     assert type(model) is AconResNet
+
+
+def test_head_fn_is_the_tensor_mode_and_refuses_two_stage_detectors():
+    from mmengine.registry import DefaultScope, MODELS
+    model, _ = build_model(backbone_cfg=TINY)
+    with pytest.raises(ValueError, match=r'^--head needs a detector or segmentor config: the '
+                                         r'AconResNet has no _forward'):
+        head_fn(model)
+    seg = dict(type='EncoderDecoder',
+               backbone=dict(type='ResNetV1c', depth=18, out_indices=(3, )),
+               decode_head=dict(type='FCNHead', in_channels=512, channels=8, num_convs=1,
+                                num_classes=3, in_index=0))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(seg).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(head_fn(model)(x), model.decode_head(model.extract_feat(x)))
+    import os.path as osp
+
+    import mmdet
+    from mmengine.config import Config
+    faster = Config.fromfile(osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs',
+                                      'faster_rcnn', 'faster-rcnn_r50_fpn_1x_coco.py')).model
+    faster.backbone.update(depth=18, init_cfg=None)
+    faster.neck.in_channels = [64, 128, 256, 512]
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        two_stage = MODELS.build(faster)
+    with pytest.raises(ValueError, match=r'^--head: the FasterRCNN is a two-stage detector, '
+                                         r'whose RoI head needs proposals'):
+        head_fn(two_stage)

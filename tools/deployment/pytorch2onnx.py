@@ -10,7 +10,10 @@ the config's data_preprocessor, or the official 0-255 BGR convention for a bare 
 so features can be large).
 
 The exported graph is the feature extractor: a bare backbone (``--backbone-cfg``) or
-``model.extract_feat`` of a detector / segmentor config (backbone + neck). Whole detectors
+``model.extract_feat`` of a detector / segmentor config (backbone + neck). With ``--head``
+it runs on through the heads, ``model._forward`` (the raw head outputs, flattened: a
+single-stage detector's class scores and box regressions per level, a segmentor's
+logits), which is where ACON converted into a head (``AconConvert``) sits. Whole detectors
 with post-processing (NMS) are mmdeploy's job: an mmacon model deploys like any mmdet
 model there once ``custom_imports=dict(imports=['mmacon'])`` is in the config.
 
@@ -20,6 +23,7 @@ Examples::
         "dict(type='AconResNet', depth=50, style='caffe', conv_bias=True)" \
         --checkpoint res50.metaacon_mmacon.pth --shape 224 224 --output r50_metaacon.onnx
     python tools/deployment/pytorch2onnx.py CONFIG --checkpoint CKPT --output feats.onnx
+    python tools/deployment/pytorch2onnx.py CONFIG --checkpoint CKPT --head --output heads.onnx
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ import torch
 from torch import nn
 
 from mmacon.utils.checkpoint import CheckpointError
-from mmacon.utils.model_loading import build_model, feature_fn, load_checkpoint_into
+from mmacon.utils.model_loading import build_model, feature_fn, head_fn, load_checkpoint_into
 from mmacon.utils.sample_inputs import load_images, preprocess_cfg
 
 
@@ -44,19 +48,23 @@ from mmacon.utils.sample_inputs import load_images, preprocess_cfg
 DEFAULT_OPSET = dict(torchscript=13, dynamo=18)
 
 
-class FeatureExporter(nn.Module):
-    """Wrap a model so that its forward returns a flat tuple of feature tensors."""
+def _flatten(out) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for item in out for t in _flatten(item)]
 
-    def __init__(self, model: nn.Module) -> None:
+
+class FeatureExporter(nn.Module):
+    """Wrap a model so that its forward returns a flat tuple of feature tensors
+    (``head=True``: of its raw head outputs, :func:`head_fn`)."""
+
+    def __init__(self, model: nn.Module, head: bool = False) -> None:
         super().__init__()
         self.model = model
-        self._fn = feature_fn(model)
+        self._fn = head_fn(model) if head else feature_fn(model)
 
     def forward(self, x: torch.Tensor):
-        out = self._fn(x)
-        if isinstance(out, torch.Tensor):
-            return (out, )
-        return tuple(out)
+        return tuple(_flatten(self._fn(x)))
 
 
 def parse_args(argv=None):
@@ -68,6 +76,10 @@ def parse_args(argv=None):
     parser.add_argument('--checkpoint', default=None,
                         help='weights to export (default: random initialisation)')
     parser.add_argument('--output', default='work_dirs/model.onnx')
+    parser.add_argument('--head', action='store_true',
+                        help="config mode: export through the heads (model._forward, the raw "
+                        "head outputs before post-processing) instead of the backbone + neck "
+                        "features; single-stage detectors and segmentors")
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=2, help='batch size of the sample input')
     parser.add_argument('--opset', type=int, default=None,
@@ -90,6 +102,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.config is None) == (args.backbone_cfg is None):
         parser.error('give exactly one of CONFIG or --backbone-cfg')
+    if args.head and args.config is None:
+        parser.error('--head needs a CONFIG (a detector or segmentor), not --backbone-cfg')
     lowest = DEFAULT_OPSET[args.exporter]
     if args.opset is None:
         args.opset = lowest
@@ -145,10 +159,10 @@ def main(argv=None) -> int:
             print(f'loaded {args.checkpoint} into the {where}')
         else:
             print('warning: no --checkpoint, exporting randomly initialised weights')
+        module = FeatureExporter(model.eval(), head=args.head).eval()
     except (CheckpointError, ValueError, KeyError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    module = FeatureExporter(model.eval()).eval()
     mean, std, to_rgb = preprocess_cfg(cfg)
     x, _ = load_images(None, args.batch, tuple(args.shape), mean, std, to_rgb)
     os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)

@@ -21,8 +21,9 @@ from types import FrameType
 import torch
 from torch import Tensor, nn
 
-CONVERT_HINT = ('or let mmacon fill it: model=dict(type=\'AconConvert\', model=<your model>, '
-                'act_cfg=...) in a config, mmacon.models.acon_convert(model, act_cfg) in Python')
+CONVERT_HINT = ("or let mmacon fill it: model=dict(type='AconConvert', model_type=<your model's "
+                "type>, convert=dict(act_cfg=...)) in a config, "
+                'mmacon.models.acon_convert(model, act_cfg) in Python')
 
 
 def check_channels_arg(name: str, channels: int) -> int:

@@ -79,7 +79,8 @@ def test_missing_channels_in_convmodule_says_what_to_write(act_type):
     assert msg.startswith(f"{act_type} needs `channels`, the width of the features it activates: "
                           "write channels=<the conv's out_channels> (here 24: the ConvModule conv's "
                           f"out_channels) in its cfg, e.g. act_cfg=dict(type='{act_type}', channels=256)")
-    assert "model=dict(type='AconConvert', model=<your model>, act_cfg=...)" in msg
+    assert ("model=dict(type='AconConvert', model_type=<your model's type>, "
+            "convert=dict(act_cfg=...)) in a config") in msg
     assert 'mmacon.models.acon_convert(model, act_cfg)' in msg
 
 
