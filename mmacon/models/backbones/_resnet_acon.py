@@ -16,7 +16,7 @@ from ._act_factory import ActFactory
 from ._arg_checks import ArgumentError, check_choice, check_out_indices
 from ._checkpointing import maybe_checkpoint
 from ._conv_bias import add_conv_biases
-from ._freezing import freeze
+from ._freezing import FreezeWhenBuilt, freeze
 
 ACT_PLACEMENTS = ('paper', 'all')
 
@@ -120,7 +120,7 @@ class AconBottleneckMixin:
         return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
-class AconResNetMixin:
+class AconResNetMixin(FreezeWhenBuilt):
     """ACON on top of an upstream ``ResNet``: its arguments and defaults, plus
 
     Args:
@@ -140,7 +140,9 @@ class AconResNetMixin:
     Subclasses set ``upstream`` (the upstream ResNet class) and ``arch_settings`` with
     the ACON blocks. Argument errors are :class:`ArgumentError` (a ``ValueError`` and an
     ``AssertionError``, as upstream's asserts) naming the value; ``frozen_stages`` and
-    ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included).
+    ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included) and
+    the conv biases: stages are frozen once the whole network exists
+    (:class:`FreezeWhenBuilt`).
     """
 
     upstream: type
@@ -207,6 +209,8 @@ class AconResNetMixin:
             del self.relu
 
     def _freeze_stages(self) -> None:
+        if self.under_construction:  # upstream's __init__ calls it before the conv biases
+            return
         super()._freeze_stages()
         if self.frozen_stages >= 0 and hasattr(self, 'acon1'):
             freeze(self.acon1)

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ._arg_checks import check_frozen_stages, check_out_indices
-from ._freezing import freeze, norms_to_eval
+from ._freezing import FreezeWhenBuilt, freeze, norms_to_eval
 
 
 def split_stages(blocks: Sequence[nn.Module], repeats: Sequence[int]) -> list[list[nn.Module]]:
@@ -22,7 +22,7 @@ def split_stages(blocks: Sequence[nn.Module], repeats: Sequence[int]) -> list[li
     return stages
 
 
-class StagedBackbone(BaseModule):
+class StagedBackbone(FreezeWhenBuilt, BaseModule):
     """Stem + stages, with ``out_indices``, ``frozen_stages`` and ``norm_eval``.
 
     Subclasses build their layers, then call :meth:`_setup`, and implement :meth:`stem`
@@ -30,7 +30,8 @@ class StagedBackbone(BaseModule):
 
     ``out_indices``: which stage outputs to return (negative ones count from the end).
     ``frozen_stages``: -1 freezes nothing, 0 the stem, k the stem and the first k stages
-    (parameters stop their gradients, norms stay in eval mode).
+    (parameters stop their gradients, norms stay in eval mode), applied when construction
+    ends (:class:`FreezeWhenBuilt`).
     ``norm_eval``: every BN in eval mode during training (ACON generators' BNs included).
     ``init_cfg``: None gives Kaiming convs and unit-weight norms.
     """
@@ -50,7 +51,6 @@ class StagedBackbone(BaseModule):
         self.frozen_stages = check_frozen_stages(
             name, frozen_stages, num_stages if max_frozen is None else max_frozen)
         self.norm_eval = norm_eval
-        self._freeze_stages()
 
     def stem(self) -> list[nn.Module]:
         raise NotImplementedError
@@ -59,6 +59,8 @@ class StagedBackbone(BaseModule):
         raise NotImplementedError
 
     def _freeze_stages(self) -> None:
+        if self.under_construction:
+            return
         if self.frozen_stages >= 0:
             for m in self.stem():
                 freeze(m)
