@@ -7,7 +7,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmacon.models import AconMobileNetV2, AconShuffleNetV2, TFNet
 from mmacon.models.backbones.base import split_stages
-from tests.test_models.test_backbones.backbone_checks import assert_same_outputs_and_grads
+from tests.test_models.test_backbones.backbone_checks import (assert_frozen_state_fixed,
+                                                              assert_same_outputs_and_grads)
 
 LIGHT = [
     (AconShuffleNetV2, dict(widen_factor=0.5)),
@@ -59,3 +60,26 @@ def test_frozen_stages_and_norm_eval(cls, kwargs):
     model = cls(norm_eval=True, **kwargs).train()
     assert not any(b.training for b in model.modules() if isinstance(b, _BatchNorm))
     assert model(torch.rand(1, 3, 64, 64))[-1].shape[0] == 1  # batch 1 with frozen BNs
+
+
+
+META = dict(type='MetaAconC')
+LIGHT_ARGS = [  # each light backbone with ACON on and off, and its own options
+    (AconShuffleNetV2, dict(widen_factor=0.5, act_cfg=META)),
+    (AconShuffleNetV2, dict(widen_factor=0.5, act_cfg=None, conv_bias=False)),
+    (AconMobileNetV2, dict(widen_factor=0.5, act_cfg=META)),
+    (AconMobileNetV2, dict(widen_factor=0.5, act_cfg=META, act_placement='dw')),
+    (AconMobileNetV2, dict(widen_factor=0.5, act_cfg=None)),
+    (TFNet, dict(widen_factor=0.5)),
+]
+
+
+@pytest.mark.parametrize('norm_eval', [False, True])
+@pytest.mark.parametrize('frozen_stages', [-1, 0, 2, 4])
+@pytest.mark.parametrize('cls, kwargs', LIGHT_ARGS,
+                         ids=[f'{c.__name__}-{i}' for i, (c, _) in enumerate(LIGHT_ARGS)])
+def test_frozen_state_fixed_from_construction(cls, kwargs, frozen_stages, norm_eval):
+    """requires_grad fixed at construction, training flags independent of the history of
+    train()/eval()."""
+    assert_frozen_state_fixed(cls(frozen_stages=frozen_stages, norm_eval=norm_eval,
+                                  **kwargs))
