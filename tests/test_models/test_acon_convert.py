@@ -146,3 +146,11 @@ def test_errors_name_the_problem():
         acon_convert(m, include='neck')
     with pytest.raises(ValueError, match=r'sets channels; leave it out'):
         acon_convert(m, act_cfg=dict(type='AconC', channels=8))
+
+
+def test_unknown_act_type_names_the_close_match():
+    m = torch.nn.Sequential(ConvModule(3, 8, 3))
+    with pytest.raises(KeyError, match=r"AconConvert: unknown activation type 'MetaAcon' .*"
+                                       r"did you mean 'MetaAconC'\?"):
+        acon_convert(m, act_cfg=dict(type='MetaAcon'))
+    assert isinstance(m[0].activate, torch.nn.ReLU)  # refused before any change

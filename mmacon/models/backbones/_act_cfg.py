@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mmengine.registry import MODELS
+from ..activations._checks import check_act_type
 
 
 def check_act_cfg(owner: str, act_cfg: dict | None,
@@ -13,7 +13,7 @@ def check_act_cfg(owner: str, act_cfg: dict | None,
     ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement.
     Any other type must be registered in mmengine's root ``MODELS`` (``AconC``,
     ``MetaAconC``, ``AconFReLU``, or a parameter-free one such as ``SiLU`` for Swish)
-    or be a class.
+    or be a class; an unknown name raises a ``KeyError`` naming the close match.
     """
     if act_cfg is None:
         return None
@@ -24,10 +24,7 @@ def check_act_cfg(owner: str, act_cfg: dict | None,
     if isinstance(act_type, str):
         if act_type in plain:
             return None
-        if MODELS.get(act_type) is None:
-            raise KeyError(f'{owner}: unknown activation type {act_type!r} in act_cfg '
-                           f'{act_cfg!r}; it is not registered in mmengine\'s MODELS '
-                           f'(did you import mmacon?)')
+        check_act_type(owner, act_cfg)
     elif not callable(act_type):
         raise TypeError(f'{owner}: act_cfg type must be a registered name or a class, '
                         f'got {act_type!r}')

@@ -10,11 +10,14 @@ place that needs an activation. The factory fills what the backbone knows:
   a SyncBN backbone SyncBN ones.
 
 A bad argument in ``act_cfg`` raises the activation's own error, prefixed with the
-backbone and the config key (``AconResNet: act_cfg=...``).
+backbone and the config key (``AconResNet: act_cfg=...``); an error without a message
+(a bare ``assert`` in mmcv) is described by its type and the line that raised it.
 """
 from __future__ import annotations
 
 import inspect
+import os
+import traceback
 from collections.abc import Callable
 
 from mmengine.registry import MODELS
@@ -45,7 +48,23 @@ def build_act(act_cfg: dict, channels: int, *, owner: str = 'backbone',
         return MODELS.build(cfg)
     except (TypeError, ValueError, KeyError, AssertionError) as err:
         raise type(err)(f'{owner}: act_cfg={act_cfg!r} cannot be built at {channels} '
-                        f'channels: {err}') from err
+                        f'channels: {error_text(err)}') from err
+
+
+def error_text(err: BaseException) -> str:
+    """``err``'s message; for one without (a bare ``assert``), its type, the line that
+    raised it and a hint, e.g. ``AssertionError without a message, raised at
+    mmcv/cnn/bricks/norm.py:124: assert 'num_groups' in cfg_ (...)``."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    if text.strip():
+        return text
+    frames = traceback.extract_tb(err.__traceback__)
+    where = ''
+    if frames:
+        filename = frames[-1].filename.replace(os.sep, '/').rsplit('site-packages/', 1)[-1]
+        where = f', raised at {filename}:{frames[-1].lineno}: {frames[-1].line}'
+    return (f'{type(err).__name__} without a message{where} (that line names what is '
+            f'missing or wrong: an argument of act_cfg or of its norm_cfg)')
 
 
 class ActFactory:

@@ -44,3 +44,40 @@ def test_factory_plain_and_enabled():
     acon = ActFactory('Net', dict(type='AconC'), norm_cfg=dict(type='BN'))
     assert acon.enabled and isinstance(acon(8), AconC)
     assert 'Net' in repr(acon)
+
+
+def test_close_match_of_an_unknown_type_inside_a_backbone():
+    from mmacon.models import AconResNet
+    with pytest.raises(KeyError) as info:
+        AconResNet(depth=18, act_cfg=dict(type='MetaAcon'))
+    msg = str(info.value)
+    assert "AconResNet: unknown activation type 'MetaAcon'" in msg
+    assert "did you mean 'MetaAconC'?" in msg and 'did you import mmacon' not in msg
+
+
+def test_error_without_message_names_its_type_and_line():
+    from mmengine.registry import MODELS
+
+    class Picky(nn.Module):
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            if channels % 3:  # a bare assert here would get pytest's message
+                raise AssertionError
+
+    MODELS.register_module('PickyActForTest', module=Picky, force=True)
+    try:
+        with pytest.raises(AssertionError) as info:
+            build_act(dict(type='PickyActForTest'), 64, owner='AconResNet')
+    finally:
+        MODELS.module_dict.pop('PickyActForTest')
+    msg = str(info.value)
+    assert msg.startswith("AconResNet: act_cfg={'type': 'PickyActForTest'} cannot be built at "
+                          '64 channels: AssertionError without a message, raised at ')
+    assert 'test_act_factory.py:' in msg and ': raise AssertionError (that line names' in msg
+
+
+def test_error_text():
+    from mmacon.models.backbones._act_factory import error_text
+    assert error_text(ValueError('bad p1')) == 'bad p1'
+    assert error_text(KeyError('no such key')) == 'no such key'  # not repr-quoted
+    assert error_text(AssertionError()).startswith('AssertionError without a message (')
