@@ -1,7 +1,8 @@
-"""The activation factory of the ACON backbones: ``factory(channels) -> nn.Module``.
+"""A backbone's ``act_cfg``: which activation replaces the plain one
+(:func:`check_act_cfg`), and the factory that builds it, ``factory(channels) -> nn.Module``.
 
-A backbone makes one :class:`ActFactory` from its ``act_cfg`` and hands it to every
-place that needs an activation. The factory fills what the backbone knows:
+A backbone checks its ``act_cfg``, makes one :class:`ActFactory` from it and hands it to
+every place that needs an activation. The factory fills what the backbone knows:
 
 - ``channels`` (the width at that place), where the class takes it;
 - ``defaults`` (e.g. ShuffleNetV2's official ``reduction``) not set in ``act_cfg``;
@@ -18,10 +19,37 @@ from __future__ import annotations
 import inspect
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from mmengine.registry import MODELS
 from torch import nn
+
+from ..activations._checks import check_act_type
+
+
+def check_act_cfg(owner: str, act_cfg: dict | None,
+                  plain: Sequence[str] = ('ReLU', )) -> dict | None:
+    """Validate ``act_cfg``; return ``None`` for "keep the plain activation".
+
+    ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement.
+    Any other type must be registered where ``MODELS.build`` looks (``AconC``,
+    ``MetaAconC``, ``AconFReLU``, or a parameter-free one such as ``SiLU`` for Swish)
+    or be a class; an unknown name raises a ``KeyError`` naming the close match.
+    """
+    if act_cfg is None:
+        return None
+    if not isinstance(act_cfg, dict) or 'type' not in act_cfg:
+        raise TypeError(f'{owner}: act_cfg must be None or a dict with a "type" key, '
+                        f'got {act_cfg!r}')
+    act_type = act_cfg['type']
+    if isinstance(act_type, str):
+        if act_type in plain:
+            return None
+        check_act_type(owner, act_cfg)
+    elif not callable(act_type):
+        raise TypeError(f'{owner}: act_cfg type must be a registered name or a class, '
+                        f'got {act_type!r}')
+    return dict(act_cfg)
 
 
 def _parameters(cls) -> dict:
@@ -36,7 +64,11 @@ def build_act(act_cfg: dict, channels: int, *, owner: str = 'backbone',
     """Build the activation of ``act_cfg`` at width ``channels`` (see the module doc)."""
     cfg = dict(act_cfg)
     act_type = cfg['type']
-    cls = MODELS.get(act_type) if isinstance(act_type, str) else act_type
+    if isinstance(act_type, str):
+        with MODELS.switch_scope_and_registry(None) as registry:  # where build looks
+            cls = registry.get(act_type)
+    else:
+        cls = act_type
     params = _parameters(cls)
     fill = dict(defaults or {}, channels=channels)
     if norm_cfg is not None:

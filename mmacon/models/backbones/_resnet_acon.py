@@ -11,8 +11,7 @@ import inspect
 
 from torch import Tensor
 
-from ._act_cfg import check_act_cfg
-from ._act_factory import ActFactory
+from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import ArgumentError, check_choice, check_out_indices
 from ._checkpointing import maybe_checkpoint
 from ._conv_bias import add_conv_biases
