@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import inspect
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
 from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import ArgumentError, check_choice, check_out_indices
-from ._checkpointing import maybe_checkpoint
-from ._conv_bias import add_conv_biases
-from ._freezing import FreezeWhenBuilt, freeze
+from .base import FreezeWhenBuilt, freeze, maybe_checkpoint
 
 ACT_PLACEMENTS = ('paper', 'all')
+
+
+def add_conv_biases(module: nn.Module) -> int:
+    """Give every bias-free convolution under ``module`` a zero-initialised bias.
+
+    Adding the parameter after construction keeps whichever conv type ``conv_cfg`` chose;
+    ``weight`` and ``bias`` keep their usual order in the state dict. Returns the number
+    of convolutions changed.
+    """
+    count = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.conv._ConvNd) and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros(m.out_channels, device=m.weight.device,
+                                              dtype=m.weight.dtype))
+            count += 1
+    return count
 
 
 def _factory(owner: str, act_cfg) -> ActFactory:

@@ -22,8 +22,7 @@ from torch import Tensor, nn
 
 from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import check_choice
-from ._checkpointing import maybe_checkpoint
-from .base import StagedBackbone
+from .base import StagedBackbone, maybe_checkpoint
 
 ACT_PLACEMENTS = ('all', 'dw')
 
