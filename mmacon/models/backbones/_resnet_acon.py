@@ -155,8 +155,9 @@ class AconResNetMixin(FreezeWhenBuilt):
 
     Subclasses (:func:`declare_resnets`) set ``upstream`` (the upstream ResNet class),
     ``arch_settings`` with the ACON blocks and ``defaults`` (arguments whose default
-    differs from upstream's); ``stem_channels=None`` means ``base_channels``. Argument errors are :class:`ArgumentError` (a ``ValueError`` and an
-    ``AssertionError``, as upstream's asserts) naming the value; ``frozen_stages`` and
+    differs from upstream's); ``stem_channels=None`` means ``base_channels``. Argument
+    errors are :class:`ArgumentError` (a ``ValueError`` and an ``AssertionError``, as
+    upstream's asserts) naming the value; ``frozen_stages`` and
     ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included) and
     the conv biases: stages are frozen once the whole network exists
     (:class:`FreezeWhenBuilt`).
