@@ -33,7 +33,7 @@ from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.registry import MODELS
 from torch import nn
 
-from .activations._checks import check_channels_arg
+from .activations._checks import check_act_type, check_channels_arg
 
 __all__ = ['acon_convert', 'build_acon_converted']
 
@@ -91,6 +91,7 @@ def acon_convert(model: nn.Module | dict,
                         f'got {type(model).__name__}')
     if not isinstance(act_cfg, dict) or 'type' not in act_cfg:
         raise TypeError(f"AconConvert: act_cfg must be a dict with a 'type', got {act_cfg!r}")
+    check_act_type('AconConvert', act_cfg)
     if 'channels' in act_cfg:
         raise ValueError(f'AconConvert: act_cfg {act_cfg!r} sets channels; leave it out, '
                          "each ConvModule's conv width fills it")

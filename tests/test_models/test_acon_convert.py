@@ -216,3 +216,11 @@ def test_config_errors_say_what_to_write():
     model = MODELS.build(dict(fcn, type='AconConvert', _scope_='mmseg',
                               model_type='EncoderDecoder', convert=dict(include='decode_head')))
     assert type(model).__name__ == 'EncoderDecoder'
+
+
+def test_unknown_act_type_names_the_close_match():
+    m = torch.nn.Sequential(ConvModule(3, 8, 3))
+    with pytest.raises(KeyError, match=r"AconConvert: unknown activation type 'MetaAcon' .*"
+                                       r"did you mean 'MetaAconC'\?"):
+        acon_convert(m, act_cfg=dict(type='MetaAcon'))
+    assert isinstance(m[0].activate, torch.nn.ReLU)  # refused before any change

@@ -6,6 +6,9 @@
   width).
 - :func:`check_input`: an input of the wrong rank or width raises a ``ValueError``
   naming the module's path in the model (:func:`module_path`).
+- :func:`check_act_type`: an ``act_cfg`` type that is not registered raises a
+  ``KeyError`` naming the close match among the registered activations, for the places
+  where mmacon builds the activation itself (backbones, ``AconConvert``).
 
 Both do their work on the error path only: the normal path costs a signature bind at
 construction and a size comparison per forward.
@@ -19,6 +22,7 @@ import sys
 from types import FrameType
 
 import torch
+from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 CONVERT_HINT = ("or let mmacon fill it: model=dict(type='AconConvert', model_type=<your model's "
@@ -165,3 +169,41 @@ def checked_args(cls: type) -> type:
 
     cls.__init__ = __init__
     return cls
+
+
+# --------------------------------------------------------------------------- act_cfg types
+# Where the activations registered in mmengine's root MODELS are defined: torch's, mmcv's
+# and ours (the registry holds convs, norms and more besides).
+ACTIVATION_MODULES = ('torch.nn.modules.activation', 'mmcv.cnn.bricks.activation',
+                      'mmcv.cnn.bricks.hsigmoid', 'mmcv.cnn.bricks.hswish',
+                      'mmcv.cnn.bricks.swish', 'mmacon.models.activations')
+
+
+def registered_activations() -> list[str]:
+    """Sorted names of the activation modules in mmengine's root ``MODELS``."""
+    return sorted(name for name, cls in MODELS.module_dict.items()
+                  if getattr(cls, '__module__', '').startswith(ACTIVATION_MODULES))
+
+
+def check_act_type(owner: str, act_cfg: dict) -> None:
+    """A name in ``act_cfg['type']`` must be registered where ``MODELS.build`` looks: the
+    default scope's registry (``mmdet``'s in an mmdet config) or mmengine's root one.
+
+    Otherwise raises a ``KeyError`` naming ``owner``, the type and its close match among
+    the registered activations (case-insensitive: ``'MetaAcon'`` and ``'metaaconc'`` name
+    ``'MetaAconC'``), then the registered activations. A class as the type passes.
+    """
+    act_type = act_cfg.get('type')
+    if not isinstance(act_type, str):
+        return
+    with MODELS.switch_scope_and_registry(None) as registry:  # as MODELS.build looks
+        if registry.get(act_type) is not None:
+            return
+    names = registered_activations()
+    lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(act_type.lower(), lower, n=1, cutoff=0.6)
+    hint = (f'did you mean {lower[close[0]]!r}?' if close else
+            "an activation of another package must be imported first (custom_imports "
+            "in a config).")
+    raise KeyError(f'{owner}: unknown activation type {act_type!r} in act_cfg {act_cfg!r}; '
+                   f'{hint} Registered activations: {", ".join(names)}')

@@ -1,7 +1,8 @@
-"""The activation factory of the ACON backbones: ``factory(channels) -> nn.Module``.
+"""A backbone's ``act_cfg``: which activation replaces the plain one
+(:func:`check_act_cfg`), and the factory that builds it, ``factory(channels) -> nn.Module``.
 
-A backbone makes one :class:`ActFactory` from its ``act_cfg`` and hands it to every
-place that needs an activation. The factory fills what the backbone knows:
+A backbone checks its ``act_cfg``, makes one :class:`ActFactory` from it and hands it to
+every place that needs an activation. The factory fills what the backbone knows:
 
 - ``channels`` (the width at that place), where the class takes it;
 - ``defaults`` (e.g. ShuffleNetV2's official ``reduction``) not set in ``act_cfg``;
@@ -10,15 +11,45 @@ place that needs an activation. The factory fills what the backbone knows:
   a SyncBN backbone SyncBN ones.
 
 A bad argument in ``act_cfg`` raises the activation's own error, prefixed with the
-backbone and the config key (``AconResNet: act_cfg=...``).
+backbone and the config key (``AconResNet: act_cfg=...``); an error without a message
+(a bare ``assert`` in mmcv) is described by its type and the line that raised it.
 """
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import os
+import traceback
+from collections.abc import Callable, Sequence
 
 from mmengine.registry import MODELS
 from torch import nn
+
+from ..activations._checks import check_act_type
+
+
+def check_act_cfg(owner: str, act_cfg: dict | None,
+                  plain: Sequence[str] = ('ReLU', )) -> dict | None:
+    """Validate ``act_cfg``; return ``None`` for "keep the plain activation".
+
+    ``None`` and a type in ``plain`` (the backbone's own activation) mean no replacement.
+    Any other type must be registered where ``MODELS.build`` looks (``AconC``,
+    ``MetaAconC``, ``AconFReLU``, or a parameter-free one such as ``SiLU`` for Swish)
+    or be a class; an unknown name raises a ``KeyError`` naming the close match.
+    """
+    if act_cfg is None:
+        return None
+    if not isinstance(act_cfg, dict) or 'type' not in act_cfg:
+        raise TypeError(f'{owner}: act_cfg must be None or a dict with a "type" key, '
+                        f'got {act_cfg!r}')
+    act_type = act_cfg['type']
+    if isinstance(act_type, str):
+        if act_type in plain:
+            return None
+        check_act_type(owner, act_cfg)
+    elif not callable(act_type):
+        raise TypeError(f'{owner}: act_cfg type must be a registered name or a class, '
+                        f'got {act_type!r}')
+    return dict(act_cfg)
 
 
 def _parameters(cls) -> dict:
@@ -33,7 +64,11 @@ def build_act(act_cfg: dict, channels: int, *, owner: str = 'backbone',
     """Build the activation of ``act_cfg`` at width ``channels`` (see the module doc)."""
     cfg = dict(act_cfg)
     act_type = cfg['type']
-    cls = MODELS.get(act_type) if isinstance(act_type, str) else act_type
+    if isinstance(act_type, str):
+        with MODELS.switch_scope_and_registry(None) as registry:  # where build looks
+            cls = registry.get(act_type)
+    else:
+        cls = act_type
     params = _parameters(cls)
     fill = dict(defaults or {}, channels=channels)
     if norm_cfg is not None:
@@ -45,7 +80,23 @@ def build_act(act_cfg: dict, channels: int, *, owner: str = 'backbone',
         return MODELS.build(cfg)
     except (TypeError, ValueError, KeyError, AssertionError) as err:
         raise type(err)(f'{owner}: act_cfg={act_cfg!r} cannot be built at {channels} '
-                        f'channels: {err}') from err
+                        f'channels: {error_text(err)}') from err
+
+
+def error_text(err: BaseException) -> str:
+    """``err``'s message; for one without (a bare ``assert``), its type, the line that
+    raised it and a hint, e.g. ``AssertionError without a message, raised at
+    mmcv/cnn/bricks/norm.py:124: assert 'num_groups' in cfg_ (...)``."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    if text.strip():
+        return text
+    frames = traceback.extract_tb(err.__traceback__)
+    where = ''
+    if frames:
+        filename = frames[-1].filename.replace(os.sep, '/').rsplit('site-packages/', 1)[-1]
+        where = f', raised at {filename}:{frames[-1].lineno}: {frames[-1].line}'
+    return (f'{type(err).__name__} without a message{where} (that line names what is '
+            f'missing or wrong: an argument of act_cfg or of its norm_cfg)')
 
 
 class ActFactory:

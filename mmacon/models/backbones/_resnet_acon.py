@@ -4,21 +4,37 @@ Mixins placed before an upstream class (mmdet's or mmseg's ``BasicBlock``,
 ``Bottleneck``, ``ResNet``): everything upstream builds stays as upstream builds it; the
 mixins only add ACON modules and use them in ``forward``. With ``act_cfg=None`` the
 blocks run upstream's own ``forward`` and the network is upstream's, tensor for tensor.
+:func:`declare_resnets` declares the classes of each registry (``resnet.py`` for the
+root one, ``resnet_mmdet.py``, ``resnet_mmseg.py``) from these mixins.
 """
 from __future__ import annotations
 
 import inspect
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
 
-from ._act_cfg import check_act_cfg
-from ._act_factory import ActFactory
+from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import ArgumentError, check_choice, check_out_indices
-from ._checkpointing import maybe_checkpoint
-from ._conv_bias import add_conv_biases
-from ._freezing import freeze
+from .base import FreezeWhenBuilt, freeze, maybe_checkpoint
 
 ACT_PLACEMENTS = ('paper', 'all')
+
+
+def add_conv_biases(module: nn.Module) -> int:
+    """Give every bias-free convolution under ``module`` a zero-initialised bias.
+
+    Adding the parameter after construction keeps whichever conv type ``conv_cfg`` chose;
+    ``weight`` and ``bias`` keep their usual order in the state dict. Returns the number
+    of convolutions changed.
+    """
+    count = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.conv._ConvNd) and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros(m.out_channels, device=m.weight.device,
+                                              dtype=m.weight.dtype))
+            count += 1
+    return count
 
 
 def _factory(owner: str, act_cfg) -> ActFactory:
@@ -120,7 +136,7 @@ class AconBottleneckMixin:
         return maybe_checkpoint(_inner_forward, x, self.with_cp)
 
 
-class AconResNetMixin:
+class AconResNetMixin(FreezeWhenBuilt):
     """ACON on top of an upstream ``ResNet``: its arguments and defaults, plus
 
     Args:
@@ -137,26 +153,37 @@ class AconResNetMixin:
         conv_bias: put a zero-initialised bias on every convolution, as the official
             checkpoints have (use with ``style='caffe'`` to load them).
 
-    Subclasses set ``upstream`` (the upstream ResNet class) and ``arch_settings`` with
-    the ACON blocks. Argument errors are :class:`ArgumentError` (a ``ValueError`` and an
-    ``AssertionError``, as upstream's asserts) naming the value; ``frozen_stages`` and
-    ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included).
+    Subclasses (:func:`declare_resnets`) set ``upstream`` (the upstream ResNet class),
+    ``arch_settings`` with the ACON blocks and ``defaults`` (arguments whose default
+    differs from upstream's); ``stem_channels=None`` means ``base_channels``. Argument
+    errors are :class:`ArgumentError` (a ``ValueError`` and an ``AssertionError``, as
+    upstream's asserts) naming the value; ``frozen_stages`` and
+    ``norm_eval`` also cover the ACON modules (Meta-ACON generators' BNs included) and
+    the conv biases: stages are frozen once the whole network exists
+    (:class:`FreezeWhenBuilt`).
     """
 
     upstream: type
+    # arguments whose default differs from upstream's (the root family's stem_channels)
+    defaults: dict = {}
 
-    def __init__(self, depth: int, *, act_cfg: dict | None = dict(type='MetaAconC'),
+    def __init__(self, depth: int, *args, act_cfg: dict | None = dict(type='MetaAconC'),
                  act_placement: str = 'paper', conv_bias: bool = False, **kwargs) -> None:
         name = type(self).__name__
         try:
-            bound = inspect.signature(self.upstream.__init__).bind(self, depth, **kwargs)
+            bound = inspect.signature(self.upstream.__init__).bind(self, depth, *args,
+                                                                   **kwargs)
         except TypeError as err:
             valid = [p for p in inspect.signature(self.upstream.__init__).parameters
                      if p != 'self'] + ['act_cfg', 'act_placement', 'conv_bias']
             raise TypeError(f'{name}: {err}; valid arguments: {", ".join(valid)}') from err
+        for key, value in self.defaults.items():
+            bound.arguments.setdefault(key, value)
         bound.apply_defaults()
         args = dict(bound.arguments)
         del args['self']
+        if args.get('stem_channels', 0) is None:  # mmdet's meaning, for mmseg's ResNet too
+            args['stem_channels'] = args['base_channels']
         self._check_arguments(name, args)
         check_choice(name, 'act_placement', act_placement, ACT_PLACEMENTS)
         args['out_indices'] = check_out_indices(name, args['out_indices'], args['num_stages'])
@@ -207,6 +234,8 @@ class AconResNetMixin:
             del self.relu
 
     def _freeze_stages(self) -> None:
+        if self.under_construction:  # upstream's __init__ calls it before the conv biases
+            return
         super()._freeze_stages()
         if self.frozen_stages >= 0 and hasattr(self, 'acon1'):
             freeze(self.acon1)
@@ -230,3 +259,82 @@ class AconResNetMixin:
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+# depth -> (block kind, blocks per stage), as upstream's ResNet.arch_settings
+DEPTHS = {18: ('basic', (2, 2, 2, 2)), 34: ('basic', (3, 4, 6, 3)),
+          50: ('bottleneck', (3, 4, 6, 3)), 101: ('bottleneck', (3, 4, 23, 3)),
+          152: ('bottleneck', (3, 8, 36, 3))}
+
+
+def _signature(upstream: type, defaults: dict, fixed: tuple = ()) -> inspect.Signature:
+    """``upstream``'s constructor signature with ``defaults`` and the ACON arguments, less
+    ``fixed`` (then keyword-only, as the V1c/V1d constructors take them)."""
+    params = []
+    for name, param in inspect.signature(upstream.__init__).parameters.items():
+        if name == 'self' or name in fixed:
+            continue
+        if name in defaults:
+            param = param.replace(default=defaults[name])
+        params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY) if fixed else param)
+    init = inspect.signature(AconResNetMixin.__init__).parameters
+    params += [init[name] for name in ('act_cfg', 'act_placement', 'conv_bias')]
+    return inspect.Signature(params)
+
+
+def declare_resnets(upstream, registry, module: str, *, doc: str, v1c_doc: str,
+                    v1d_doc: str, defaults: dict | None = None) -> tuple[type, ...]:
+    """The ACON ResNet family of one registry, declared once for the three of them.
+
+    Builds ``AconBasicBlock``/``AconBottleneck`` on ``upstream``'s (mmdet's or mmseg's
+    ``resnet`` module) blocks, ``AconResNet`` (:class:`AconResNetMixin` on
+    ``upstream.ResNet``, those blocks in ``arch_settings``, ``defaults`` where its
+    defaults differ from upstream's), ``AconResNetV1c`` (deep stem) and ``AconResNetV1d``
+    (deep stem, avg-pool downsampling); registers the three backbones in ``registry``.
+    The classes are named as if written in ``module`` (``__module__``, ``__qualname__``,
+    the docstrings given) and carry their full signature (upstream's arguments and the
+    ACON ones), so ``help()``, pickling and the registry see them there. Returns
+    ``(AconBasicBlock, AconBottleneck, AconResNet, AconResNetV1c, AconResNetV1d)``, for
+    ``module`` to assign under those names.
+    """
+    defaults = dict(defaults or {})
+
+    class AconBasicBlock(AconBasicBlockMixin, upstream.BasicBlock):
+        __doc__ = AconBasicBlockMixin.__doc__
+
+    class AconBottleneck(AconBottleneckMixin, upstream.Bottleneck):
+        __doc__ = AconBottleneckMixin.__doc__
+
+    blocks = dict(basic=AconBasicBlock, bottleneck=AconBottleneck)
+
+    class AconResNet(AconResNetMixin, upstream.ResNet):
+        __doc__ = doc
+        arch_settings = {depth: (blocks[kind], stages)
+                         for depth, (kind, stages) in DEPTHS.items()}
+
+    class AconResNetV1c(AconResNet):
+        __doc__ = v1c_doc
+
+        def __init__(self, **kwargs) -> None:
+            super().__init__(deep_stem=True, avg_down=False, **kwargs)
+
+    class AconResNetV1d(AconResNet):
+        __doc__ = v1d_doc
+
+        def __init__(self, **kwargs) -> None:
+            super().__init__(deep_stem=True, avg_down=True, **kwargs)
+
+    AconResNet.upstream = upstream.ResNet
+    AconResNet.defaults = defaults
+    AconResNet.__signature__ = _signature(upstream.ResNet, defaults)
+    for cls in (AconResNetV1c, AconResNetV1d):
+        cls.__signature__ = _signature(upstream.ResNet, defaults, ('deep_stem', 'avg_down'))
+    family = (AconBasicBlock, AconBottleneck, AconResNet, AconResNetV1c, AconResNetV1d)
+    for cls in family:
+        cls.__module__ = module
+        cls.__qualname__ = cls.__name__
+        if '__init__' in vars(cls):
+            cls.__init__.__qualname__ = f'{cls.__name__}.__init__'
+    for cls in family[2:]:
+        registry.register_module(module=cls)
+    return family

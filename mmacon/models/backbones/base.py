@@ -1,13 +1,85 @@
-"""A small base for the light ACON backbones: a stem and a list of stages."""
+"""What the ACON backbones share: frozen stages and ``norm_eval`` (:func:`freeze`,
+:func:`norms_to_eval`, :class:`FreezeWhenBuilt`), the blocks' activation checkpointing
+(:func:`maybe_checkpoint`), and the base of the light backbones, a stem and a list of
+stages (:class:`StagedBackbone`). The ResNet family keeps upstream's ``ResNet`` as its
+base and takes the first two from here."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
+import torch
+import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ._arg_checks import check_frozen_stages, check_out_indices
-from ._freezing import freeze, norms_to_eval
+
+
+def freeze(module: nn.Module) -> None:
+    """Put ``module`` in eval mode and stop its gradients."""
+    module.eval()
+    for param in module.parameters():
+        param.requires_grad = False
+
+
+def norms_to_eval(module: nn.Module) -> None:
+    """Eval mode for every BN under ``module`` (ACON generators' BNs included)."""
+    for m in module.modules():
+        if isinstance(m, _BatchNorm):
+            m.eval()
+
+
+class FreezeWhenBuilt:
+    """Mixin of the backbones: ``self._freeze_stages()`` runs when the outermost
+    ``__init__`` returns, i.e. once every parameter exists, whatever a constructor adds
+    after its base's ``__init__`` (ACON modules, conv biases, a subclass's layers).
+
+    Until then :attr:`under_construction` is true and ``_freeze_stages`` must do nothing:
+    upstream's ``ResNet.__init__`` calls it before our constructor adds the conv biases,
+    which would leave them trainable until the first ``train()``, and by then DDP has
+    registered them as parameters expecting a gradient.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get('__init__')
+        if init is not None:
+            cls.__init__ = _freeze_after(init)
+
+    @property
+    def under_construction(self) -> bool:
+        """True while any ``__init__`` of this object is still running."""
+        return vars(self).get('_init_depth', 0) > 0
+
+
+def _freeze_after(init):
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs) -> None:
+        state = vars(self)
+        depth = state.get('_init_depth', 0)
+        state['_init_depth'] = depth + 1
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            state['_init_depth'] = depth
+        if depth == 0:
+            del state['_init_depth']
+            self._freeze_stages()
+
+    return __init__
+
+
+def maybe_checkpoint(fn: Callable[[Tensor], Tensor], x: Tensor, with_cp: bool) -> Tensor:
+    """``fn(x)``, under non-reentrant activation checkpointing when ``with_cp`` and grads on.
+
+    Non-reentrant checkpointing also recomputes blocks whose input needs no gradient
+    (a frozen stem), which upstream's reentrant ``x.requires_grad`` test skips.
+    """
+    if with_cp and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(fn, x, use_reentrant=False)
+    return fn(x)
 
 
 def split_stages(blocks: Sequence[nn.Module], repeats: Sequence[int]) -> list[list[nn.Module]]:
@@ -22,7 +94,7 @@ def split_stages(blocks: Sequence[nn.Module], repeats: Sequence[int]) -> list[li
     return stages
 
 
-class StagedBackbone(BaseModule):
+class StagedBackbone(FreezeWhenBuilt, BaseModule):
     """Stem + stages, with ``out_indices``, ``frozen_stages`` and ``norm_eval``.
 
     Subclasses build their layers, then call :meth:`_setup`, and implement :meth:`stem`
@@ -30,7 +102,8 @@ class StagedBackbone(BaseModule):
 
     ``out_indices``: which stage outputs to return (negative ones count from the end).
     ``frozen_stages``: -1 freezes nothing, 0 the stem, k the stem and the first k stages
-    (parameters stop their gradients, norms stay in eval mode).
+    (parameters stop their gradients, norms stay in eval mode), applied when construction
+    ends (:class:`FreezeWhenBuilt`).
     ``norm_eval``: every BN in eval mode during training (ACON generators' BNs included).
     ``init_cfg``: None gives Kaiming convs and unit-weight norms.
     """
@@ -50,7 +123,6 @@ class StagedBackbone(BaseModule):
         self.frozen_stages = check_frozen_stages(
             name, frozen_stages, num_stages if max_frozen is None else max_frozen)
         self.norm_eval = norm_eval
-        self._freeze_stages()
 
     def stem(self) -> list[nn.Module]:
         raise NotImplementedError
@@ -59,6 +131,8 @@ class StagedBackbone(BaseModule):
         raise NotImplementedError
 
     def _freeze_stages(self) -> None:
+        if self.under_construction:
+            return
         if self.frozen_stages >= 0:
             for m in self.stem():
                 freeze(m)

@@ -20,11 +20,9 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._act_cfg import check_act_cfg
-from ._act_factory import ActFactory
+from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import check_choice
-from ._checkpointing import maybe_checkpoint
-from .base import StagedBackbone
+from .base import StagedBackbone, maybe_checkpoint
 
 ACT_PLACEMENTS = ('all', 'dw')
 

@@ -18,11 +18,9 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from ._act_cfg import check_act_cfg
-from ._act_factory import ActFactory
+from ._act_factory import ActFactory, check_act_cfg
 from ._arg_checks import check_choice
-from ._checkpointing import maybe_checkpoint
-from .base import StagedBackbone, split_stages
+from .base import StagedBackbone, maybe_checkpoint, split_stages
 
 # widen factor -> channels of (stem, stage 1, stage 2, stage 3, conv_last), official.
 ARCH_CHANNELS = {

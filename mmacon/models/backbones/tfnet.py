@@ -23,8 +23,7 @@ from torch import Tensor, nn
 
 from ..activations import AconFReLU
 from ._arg_checks import check_choice
-from ._checkpointing import maybe_checkpoint
-from .base import StagedBackbone, split_stages
+from .base import StagedBackbone, maybe_checkpoint, split_stages
 
 STAGE_REPEATS = (2, 3, 8, 3)
 WIDEN_FACTORS = (0.5, 1.0, 1.5, 2.0)

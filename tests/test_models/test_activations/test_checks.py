@@ -137,3 +137,48 @@ def test_wrong_rank_names_the_path():
 
 def test_module_path_outside_a_call_is_none():
     assert module_path(AconC(4)) is None
+
+
+@pytest.mark.parametrize('typo, match', [('MetaAcon', 'MetaAconC'), ('metaaconc', 'MetaAconC'),
+                                         ('AconFRelu', 'AconFReLU'), ('Relu', 'ReLU')])
+def test_unknown_act_type_names_the_close_match(typo, match):
+    from mmacon.models.activations._checks import check_act_type
+    with pytest.raises(KeyError) as info:
+        check_act_type('Owner', dict(type=typo, reduction=8))
+    msg = str(info.value)
+    assert msg.startswith(f'"Owner: unknown activation type {typo!r} in act_cfg ')
+    assert f'did you mean {match!r}?' in msg
+    assert 'Registered activations: AconA, AconB, AconC, AconFReLU, ' in msg
+    assert 'Conv' not in msg.split('Registered activations:')[1]  # activations only
+
+
+def test_act_type_registered_class_or_unknown_without_match():
+    from mmacon.models.activations._checks import check_act_type, registered_activations
+    for ok in ('MetaAconC', 'SiLU', 'mmdet.ReLU', nn.ReLU):
+        check_act_type('Owner', dict(type=ok))
+    assert {'AconC', 'MetaAconC', 'AconFReLU', 'ReLU', 'GELU'} <= set(registered_activations())
+    with pytest.raises(KeyError) as info:
+        check_act_type('Owner', dict(type='Xyzzy'))
+    assert 'did you mean' not in str(info.value)
+    assert 'must be imported first (custom_imports in a config)' in str(info.value)
+
+
+def test_act_type_found_in_the_default_scope_registry():
+    """An activation registered in mmdet's MODELS only is found under default_scope='mmdet',
+    where MODELS.build finds it."""
+    from mmengine.registry import DefaultScope
+
+    from mmacon.models.activations._checks import check_act_type
+
+    class DetOnlyAct(nn.ReLU):
+        pass
+
+    MMDET_MODELS.register_module('DetOnlyActForTest', module=DetOnlyAct, force=True)
+    try:
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            check_act_type('Owner', dict(type='DetOnlyActForTest'))
+        with DefaultScope.overwrite_default_scope('mmseg'), \
+                pytest.raises(KeyError, match="'DetOnlyActForTest'"):
+            check_act_type('Owner', dict(type='DetOnlyActForTest'))
+    finally:
+        MMDET_MODELS.module_dict.pop('DetOnlyActForTest')

@@ -161,3 +161,89 @@ def acon_params_frozen_with_stage(model: nn.Module) -> None:
             for sub in m.modules():
                 if isinstance(sub, _BatchNorm):
                     assert sub.training is (i > frozen and not model.norm_eval)
+
+
+def grad_flags(model: nn.Module) -> dict:
+    return {k: p.requires_grad for k, p in model.named_parameters()}
+
+
+def mode_flags(model: nn.Module) -> dict:
+    return {k: m.training for k, m in model.named_modules()}
+
+
+# train(True) / train(False) calls after construction, in an order that visits every
+# transition (train->train, train->eval, eval->eval, eval->train) at least once.
+MODE_SEQUENCE = (True, True, False, False, True, False, True)
+
+
+def _assert_flags_match(ours: nn.Module, ref: nn.Module, when: str) -> None:
+    """``ref``'s parameters and modules have the same flags in ``ours`` (which may have
+    more: ACON modules, conv biases); a module ``ours`` removed (a replaced ReLU) is
+    skipped."""
+    grads, ref_grads = grad_flags(ours), grad_flags(ref)
+    assert {k: grads.get(k) for k in ref_grads} == ref_grads, when
+    modes, ref_modes = mode_flags(ours), mode_flags(ref)
+    assert {k: modes[k] for k in ref_modes if k in modes} == \
+        {k: v for k, v in ref_modes.items() if k in modes}, when
+
+
+def assert_frozen_state_fixed(model: nn.Module, ref: nn.Module | None = None) -> None:
+    """The invariant DDP relies on (issue 17): each parameter's ``requires_grad`` is the
+    same right after construction and after any sequence of ``train()``/``eval()``;
+    modules' ``training`` flags after ``train()`` (``eval()``) do not depend on what came
+    before, and right after construction they are those of ``train()`` except for the BNs
+    a ``norm_eval`` puts in eval mode (upstream's ``train()`` does that, not its
+    constructor). Every conv bias (``conv_bias=True`` adds them) is frozen with its
+    weight. With ``ref``, upstream built with the same arguments: the same flags as ``ref``
+    at construction and after each call, on ``ref``'s names."""
+    built_grads, built_modes = grad_flags(model), mode_flags(model)
+    for name, m in model.named_modules():
+        if isinstance(m, nn.modules.conv._ConvNd) and m.bias is not None:
+            assert m.bias.requires_grad is m.weight.requires_grad, name
+    if ref is not None:
+        _assert_flags_match(model, ref, 'construction')
+    seen = {}
+    for step, mode in enumerate(MODE_SEQUENCE):
+        model.train(mode)
+        assert grad_flags(model) == built_grads, f'requires_grad changed at call {step}'
+        modes = seen.setdefault(mode, mode_flags(model))
+        assert mode_flags(model) == modes, f'training flags differ at call {step}'
+        if ref is not None:
+            ref.train(mode)
+            _assert_flags_match(model, ref, f'call {step}: train({mode})')
+    assert not any(seen[False].values())
+    after_train = seen[True]
+    # BNs under a module with norm_eval (the backbone of a detector too): eval after
+    # train(), in training mode at construction unless frozen
+    norms = {f'{prefix}.{k}'.strip('.') for prefix, owner in model.named_modules()
+             if getattr(owner, 'norm_eval', False)
+             for k, m in owner.named_modules() if isinstance(m, _BatchNorm)}
+    assert all(built_modes[k] for k in norms if after_train[k])
+    assert {k: v for k, v in built_modes.items() if k not in norms} == \
+        {k: v for k, v in after_train.items() if k not in norms}
+
+
+# ACON options crossed with the oracle cases for the frozen-state invariant: ACON off as
+# the case is, then with conv biases (what the shipped configs use) and a frozen stage
+# unless the case sets frozen_stages, Meta-ACON in the paper's placement, and ACON-C
+# everywhere (stem included) with the stem frozen.
+FREEZE_VARIANTS = [
+    ('off', dict(act_cfg=None), None),
+    ('off-bias', dict(act_cfg=None, conv_bias=True), 1),
+    ('meta-bias', dict(act_cfg=dict(type='MetaAconC', reduction=2), conv_bias=True), 1),
+    ('aconc-all-bias', dict(act_cfg=dict(type='AconC'), act_placement='all',
+                            conv_bias=True), 0),
+]
+
+
+def freeze_cases(cases: list) -> list:
+    """``pytest.param(suffix, upstream kwargs, ACON kwargs)`` for each case x variant."""
+    import pytest
+    params = []
+    for name, suffix, kwargs in cases:
+        for variant, acon, frozen in FREEZE_VARIANTS:
+            kwargs = dict(kwargs)
+            if frozen is not None:
+                kwargs.setdefault('frozen_stages', frozen)
+            params.append(pytest.param(suffix, kwargs, acon, id=f'{name}-{variant}'))
+    return params

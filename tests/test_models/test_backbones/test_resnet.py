@@ -8,6 +8,7 @@ import torch.utils.checkpoint as torch_checkpoint
 from mmdet.models.backbones import ResNet as MMDetResNet
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmseg.models.backbones import ResNet as MMSegResNet
+from mmseg.models.backbones import resnet as mmseg_resnet
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -270,3 +271,14 @@ def test_bad_arguments(kwargs, error, needle):
         AconResNet(**kwargs)
     if error is ArgumentError:  # what upstream raises, and what the value is
         assert isinstance(info.value, AssertionError) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize('suffix, kwargs, acon', checks.freeze_cases(checks.RESNET_CASES))
+def test_frozen_state_fixed_from_construction(suffix, kwargs, acon):
+    """requires_grad and training flags as upstream's (mmseg's ResNet, stem at
+    base_channels) from construction on, unchanged by train()/eval()."""
+    model = ROOT_MODELS.build(dict(type=f'AconResNet{suffix}', **acon, **kwargs))
+    ref_kwargs = dict(kwargs)
+    ref_kwargs.setdefault('stem_channels', kwargs.get('base_channels', 64))
+    ref = getattr(mmseg_resnet, f'ResNet{suffix}')(**ref_kwargs)
+    checks.assert_frozen_state_fixed(model, ref)

@@ -110,3 +110,10 @@ def test_upstream_exception_types():
         ours('', depth=20)
     with pytest.raises(TypeError, match='contract_dilation.*valid arguments'):
         ours('', depth=18, contract_dilation=True)  # an mmseg-only argument
+
+
+@pytest.mark.parametrize('suffix, kwargs, acon', checks.freeze_cases(checks.RESNET_CASES))
+def test_frozen_state_fixed_from_construction(suffix, kwargs, acon):
+    """requires_grad and training flags as upstream's from construction on, and unchanged
+    by train()/eval() (conv biases included: issue 17's DDP failure)."""
+    checks.assert_frozen_state_fixed(ours(suffix, **acon, **kwargs), upstream(suffix, **kwargs))

@@ -100,3 +100,10 @@ def test_upstream_exception_types():
         ours('', depth=18, style='tensorflow')
     with pytest.raises(KeyError, match='20'):
         ours('', depth=20)
+
+
+@pytest.mark.parametrize('suffix, kwargs, acon', checks.freeze_cases(SEG_CASES))
+def test_frozen_state_fixed_from_construction(suffix, kwargs, acon):
+    """requires_grad and training flags as upstream's from construction on, and unchanged
+    by train()/eval() (conv biases included: issue 17's DDP failure)."""
+    checks.assert_frozen_state_fixed(ours(suffix, **acon, **kwargs), upstream(suffix, **kwargs))
