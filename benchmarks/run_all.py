@@ -124,7 +124,8 @@ def main() -> None:
         model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
         parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
                   'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
-    parts += ['', '## CPU: the targets (issues 5 and 13)', '', targets_markdown(act_rows, model_rows, amp_rows)]
+    parts += ['', '## CPU: the targets (issues 5, 13 and 18)', '',
+              targets_markdown(act_rows, model_rows, amp_rows)]
     parts += ['', cuda_section(a.out)]
     if os.path.exists(FOOTER):
         parts += ['', open(FOOTER).read().rstrip()]

@@ -132,8 +132,8 @@ _LOW = {torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}  # half an ulp, re
 
 def _low_inputs(dtype, beta_kind, channels_last, seed=5):
     """x and grad exactly representable in ``dtype``; float32 coefficients (autocast)."""
-    x, p1, p2, beta = (t.detach() for t in inputs(BETA_SHAPES[beta_kind], seed=seed,
-                                                 channels_last=channels_last))
+    ts = inputs(BETA_SHAPES[beta_kind], seed=seed, channels_last=channels_last)
+    x, p1, p2, beta = (t.detach() for t in ts)
     g = torch.Generator().manual_seed(seed + 1)
     go = torch.randn(x.shape, generator=g, dtype=torch.float64)
     if channels_last:

@@ -199,7 +199,8 @@ def test_supports_names_each_reason():
     assert "impl='eager'" in MetaAconC(12, reduction=4, impl='eager').double().explain_fused(x)
     assert m.explain_fused(x[:0]).startswith('cpp: x is a torch.float64 (0, 12, 5, 7) tensor')
     assert 'torch.float64 on cpu, x is torch.float16 on cpu' in m.explain_fused(x.half())
-    assert m.explain_fused(x.long()) == "cpp: x is torch.int64; 'cpp' takes float16, bfloat16, float32, float64"
+    assert m.explain_fused(x.long()) == (
+        "cpp: x is torch.int64; 'cpp' takes float16, bfloat16, float32, float64")
     bf16 = _module('bn').bfloat16()  # model.bfloat16(): parameters must stay float32
     assert 'in torch.float32 for it' in bf16.explain_fused(x.bfloat16())
     assert _module('bn').float().explain_fused(x.bfloat16()) is None  # autocast

@@ -127,8 +127,8 @@ def test_meta_acon_fused_choice():
     x = _detached()[0]
     args = (m.p1, m.p2, m.fc1, m.bn1, m.fc2, m.bn2)
     on_cpu = cpu_acon.available() is None
-    assert choose('meta_acon_fused', 'auto', x, *args) == (('cpp', None) if on_cpu
-                                                          else (None, ANY))
+    expected = ('cpp', None) if on_cpu else (None, ANY)
+    assert choose('meta_acon_fused', 'auto', x, *args) == expected
     assert choose('meta_acon_fused', 'eager', x, *args) == (
         None, "impl='eager' has no fused node (those: cpp)")
     name, why = choose('meta_acon_fused', 'auto', x.transpose(2, 3), *args)
