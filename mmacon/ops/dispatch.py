@@ -124,7 +124,8 @@ def choose(kind: str, impl: str, x: Tensor, *args) -> Tuple[Optional[str], Optio
         return 'reference', f'x is {x.dtype}, not a floating-point tensor'
     if impl == 'auto':
         device = x.device.type
-        order = AUTO[kind].get(device, AUTO[kind]['*'])
+        # (a name without an entry in this install, e.g. a CUDA node not shipped, is skipped)
+        order = tuple(n for n in AUTO[kind].get(device, AUTO[kind]['*']) if n in table)
         first_why = None
         for name in order:
             why = table[name].refuse(x, *args)

@@ -135,6 +135,19 @@ def test_meta_acon_fused_choice():
     assert name is None and why == 'cpp: x is neither contiguous nor channels_last'
 
 
+def test_meta_acon_fused_auto_skips_names_without_an_entry(monkeypatch):
+    """AUTO may list a fused CUDA node this install lacks: 'auto' skips it, the module path
+    runs and says so (a CUDA tensor faked: only the device type and dtype are read)."""
+    monkeypatch.setitem(backends.AUTO['meta_acon_fused'], 'cuda', ('triton',))
+    monkeypatch.delitem(backends.META_ACON_FUSED, 'triton', raising=False)
+
+    class FakeCuda:
+        type = 'cuda'
+
+    x = type('X', (), {'device': FakeCuda(), 'dtype': torch.float32})()
+    assert choose('meta_acon_fused', 'auto', x) == (None, 'no fused node runs on cuda')
+
+
 @pytest.mark.parametrize('impl', ['reference', 'eager', 'cpp'])
 def test_output_dtype_is_x_dtype_with_float32_coefficients(impl):
     x, p1, p2, beta = _detached(dtype=torch.float32)
