@@ -2,7 +2,12 @@
 
 ReLU, SiLU, the plain-formula ACON-C (autograd), our AconC and MetaAconC (each impl),
 at detection-backbone shapes and a small one. Ratios are taken in one process:
-time / SiLU's time, saved bytes / the input's bytes.
+time / SiLU's time, saved bytes / the input's bytes. ``--amp bf16`` times a bfloat16
+input under bf16 autocast (parameters float32), ``--quick`` one round at a tiny shape.
+
+With torch alone (no mmengine/mmcv: :mod:`mmacon.models` does not import) the AconC rows
+use a torch-only module on :func:`mmacon.ops.acon_c` and the MetaAconC rows say why
+they cannot run.
 """
 from __future__ import annotations
 
@@ -15,10 +20,41 @@ import torch.nn as nn
 
 from common import (interleaved_median_times, interleaved_times, paired_ratios,
                     reexec_with_stable_malloc, saved_bytes)
-from mmacon.models.activations import AconC, MetaAconC
-from mmacon.ops import BACKENDS, resolve_impl
+from mmacon.ops import BACKENDS, acon_c, resolve_impl
+
+
+class _OpsAconC(nn.Module):
+    """AconC on :func:`mmacon.ops.acon_c` with torch alone (p1 = 1, p2 = 0, beta = 1)."""
+
+    def __init__(self, c: int, impl: str = 'auto') -> None:
+        super().__init__()
+        self.impl = impl
+        self.p1 = nn.Parameter(torch.ones(1, c, 1, 1))
+        self.p2 = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.beta = nn.Parameter(torch.ones(1, c, 1, 1))
+
+    def forward(self, x):
+        return acon_c(x, self.p1, self.p2, self.beta, self.impl)
+
+
+class _NeedsModels(nn.Module):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, x):
+        raise RuntimeError('MetaAconC needs mmengine and mmcv (mmacon.models)')
+
+
+try:
+    from mmacon.models.activations import AconC, MetaAconC
+except ModuleNotFoundError as _e:  # torch alone: the kernels only
+    if (_e.name or '').split('.')[0] not in ('mmengine', 'mmcv'):
+        raise
+    AconC, MetaAconC = _OpsAconC, _NeedsModels
 
 SHAPES = [(2, 64, 200, 336), (2, 256, 100, 168), (8, 64, 56, 56)]
+AMP_SHAPES = [SHAPES[0], SHAPES[2]]  # the bf16-autocast rows (issue 18)
+QUICK_SHAPES = [(2, 8, 12, 10)]
 
 
 def candidates(c: int) -> list[tuple[str, nn.Module]]:
@@ -33,13 +69,16 @@ def candidates(c: int) -> list[tuple[str, nn.Module]]:
     ]
 
 
-def cuda_candidates(c: int, impls=('triton', 'compiled', 'eager')) -> list[tuple[str, nn.Module]]:
-    """The GPU table: baselines, the plain formula, then AconC / MetaAconC per impl."""
+def cuda_candidates(c: int, impls=('triton', 'eager')) -> list[tuple[str, nn.Module]]:
+    """The GPU table: baselines (the plain formula, also under torch.compile), then AconC /
+    MetaAconC per impl."""
     mods = [('ReLU', nn.ReLU()), ('SiLU', nn.SiLU()),
-            ('ACON-C plain formula', AconC(c, impl='reference'))]
-    mods += [(f'AconC ({impl})', AconC(c, impl=impl)) for impl in impls]
+            ('ACON-C plain formula', AconC(c, impl='reference')),
+            ('ACON-C plain formula, torch.compile', torch.compile(AconC(c, impl='reference')))]
+    mods += [(f'AconC ({impl})', AconC(c, impl=impl)) for impl in impls if impl != 'compiled']
     mods += [('MetaAconC plain formula', MetaAconC(c, impl='reference'))]
-    mods += [(f'MetaAconC ({impl})', MetaAconC(c, impl=impl)) for impl in impls]
+    mods += [(f'MetaAconC ({impl})', MetaAconC(c, impl=impl)) for impl in impls
+             if impl != 'compiled']
     return mods
 
 
@@ -128,7 +167,7 @@ def bandwidth(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, impls=('auto
                 rows.append(dict(shape='x'.join(map(str, shape)), impl=impl,
                                  error=str(e).splitlines()[0][:160]))
                 continue
-            backend = BACKENDS.get(name, BACKENDS['eager'])
+            backend = BACKENDS['eager' if name == 'reference' else name]
             names[impl] = name
             fns[f'{impl} fwd'] = lambda b=backend: b.forward(x, p1, p2, beta)
             fns[f'{impl} bwd'] = lambda b=backend: b.backward(g, x, p1, p2, beta, True, True, True)
@@ -171,8 +210,17 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--repeats', type=int, default=15)
+    ap.add_argument('--threads', type=int, default=0, help='torch threads (0: as set)')
+    ap.add_argument('--amp', choices=('bf16', 'fp16'), default=None,
+                    help='input in that dtype, steps under autocast (shapes: AMP_SHAPES)')
+    ap.add_argument('--quick', action='store_true', help='one round at a tiny shape')
     ap.add_argument('--system-malloc', action='store_true')
     a = ap.parse_args()
     if not a.system_malloc:
         reexec_with_stable_malloc()
-    print(to_markdown(run(a.device, repeats=a.repeats)))
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    amp = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[a.amp]
+    shapes = QUICK_SHAPES if a.quick else (AMP_SHAPES if amp else SHAPES)
+    repeats = 1 if a.quick else a.repeats
+    print(to_markdown(run(a.device, shapes=shapes, repeats=repeats, amp_dtype=amp)))

@@ -33,6 +33,10 @@ TARGETS = [
     ('MetaAconC (auto)', 'vs_silu', 1.8, 'MetaAconC forward+backward time / SiLU'),
 ]
 STEP_LIMIT = 1.1  # whole training step with ACON-C / with ReLU
+# on a bfloat16 input under bf16 autocast (bench_activations.AMP_SHAPES), against SiLU-bf16
+AMP_TARGETS = [
+    ('AconC (auto)', 'vs_silu', 1.5, 'AconC forward+backward time / SiLU, bf16 autocast'),
+]
 
 
 CUDA_BEGIN, CUDA_END = '<!-- cuda-section: written by benchmarks/gpu_check.py -->', '<!-- /cuda-section -->'
@@ -63,12 +67,17 @@ def write_cuda_section(path: str, body: str) -> None:
         f.write(text)
 
 
-def targets_markdown(act_rows: list, model_rows: list) -> str:
+def targets_markdown(act_rows: list, model_rows: list, amp_rows: list = ()) -> str:
     """Each target with the worst measured ratio and whether it is met."""
     lines = ['| target | limit | worst measured | met |', '|---|---|---|---|']
-    for name, col, limit, label in TARGETS:
-        worst = max(r[col] for r in act_rows if r['name'] == name and 'error' not in r)
-        lines.append(f"| {label} | <= {limit}x | {worst:.2f}x | {'yes' if worst <= limit else 'no'} |")
+    for rows, targets in ((act_rows, TARGETS), (amp_rows, AMP_TARGETS)):
+        for name, col, limit, label in targets:
+            got = [r[col] for r in rows if r['name'] == name and 'error' not in r]
+            if not got:
+                continue
+            worst = max(got)
+            lines.append(f"| {label} | <= {limit}x | {worst:.2f}x | "
+                         f"{'yes' if worst <= limit else 'no'} |")
     for r in model_rows:
         if r['act'] == 'ACON-C':
             ok = r['vs_relu'] <= STEP_LIMIT
@@ -91,6 +100,8 @@ def main() -> None:
         reexec_with_stable_malloc()
     torch.set_num_threads(a.threads)
     act_rows = bench_activations.run('cpu', repeats=a.repeats)
+    amp_rows = bench_activations.run('cpu', shapes=bench_activations.AMP_SHAPES,
+                                     repeats=a.repeats, amp_dtype=torch.bfloat16)
     parts = [open(HEADER).read().rstrip(), '',
              f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
              f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}; '
@@ -102,6 +113,9 @@ def main() -> None:
              bench_activations.to_markdown(bench_activations.run(
                  'cpu', shapes=bench_activations.SHAPES[-1:], repeats=a.repeats,
                  channels_last=True)),
+             '', '## CPU: per activation, bfloat16 input under bf16 autocast '
+             '(time / SiLU on the same bfloat16 input)', '',
+             bench_activations.to_markdown(amp_rows),
              '', '## CPU: bandwidth of the fused kernels', '',
              bench_activations.bandwidth_markdown(
                  bench_activations.bandwidth('cpu', repeats=a.repeats))]
@@ -110,7 +124,8 @@ def main() -> None:
         model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
         parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
                   'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
-    parts += ['', '## CPU: the targets (issues 5 and 13)', '', targets_markdown(act_rows, model_rows)]
+    parts += ['', '## CPU: the targets (issues 5, 13 and 18)', '',
+              targets_markdown(act_rows, model_rows, amp_rows)]
     parts += ['', cuda_section(a.out)]
     if os.path.exists(FOOTER):
         parts += ['', open(FOOTER).read().rstrip()]

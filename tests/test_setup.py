@@ -74,7 +74,7 @@ def test_wheel_ships_configs_tools_and_model_index(tmp_path):
     # the CPU kernel's C++ source, compiled on first use next to its loader
     assert {'mmacon/ops/acon_c_cpu.cpp', 'mmacon/ops/meta_acon_cpu.cpp',
             'mmacon/ops/flush_denormals.h', 'mmacon/ops/split_rows.h',
-            'mmacon/ops/cpu_acon.py'} <= names
+            'mmacon/ops/half_types.h', 'mmacon/ops/cpp_loader.py'} <= names
     assert not [n for n in names if '__pycache__' in n]
 
     # installed layout: mmengine finds each config through .mim/model-index.yml

@@ -13,7 +13,12 @@
 // sk is 0 (constant along the row) or 1 (contiguous along it), chosen at compile time.
 // Plain C++ without torch headers: it builds in a second or two. Reductions accumulate
 // in per-thread float64 buffers, summed in a fixed order (deterministic for a given
-// thread count), and are written in the input's type.
+// thread count), and are written in the coefficients' type.
+//
+// Types: S stores x, y, grad and grad_x; T is what the kernel computes in and the
+// coefficients' (and their gradients') type. (S, T) is (float, float), (double,
+// double), or (bfloat16, float) and (float16, float): low-precision tensors are read
+// and written in their own type and computed in float32 (half_types.h).
 //
 // Denormals are flushed to zero (FTZ and DAZ, each thread, for the call only): with
 // them on, this CPU's microcode assists made a call on rows of 4 to 64 elements 4x
@@ -26,6 +31,7 @@
 #include <omp.h>
 
 #include "flush_denormals.h"
+#include "half_types.h"
 #include "split_rows.h"
 
 typedef int64_t i64;
@@ -67,24 +73,24 @@ struct Geo {
 
 // The row functions are kept out of line: inlined into the row walkers, GCC schedules
 // their vector loop about 1.7x slower.
-template <typename T, bool V1, bool V2, bool VB>
-__attribute__((noinline)) static void fwd_row(const T* __restrict x, T* __restrict y, i64 K,
+template <typename S, typename T, bool V1, bool V2, bool VB>
+__attribute__((noinline)) static void fwd_row(const S* __restrict x, S* __restrict y, i64 K,
                                               const T* __restrict p1, const T* __restrict p2,
                                               const T* __restrict b) {
     const T a0 = p1[0], c0 = p2[0], b0 = b[0];
 #pragma omp simd
     for (i64 k = 0; k < K; ++k) {
         const T av = V1 ? p1[k] : a0, pv = V2 ? p2[k] : c0, bv = VB ? b[k] : b0;
-        const T dv = av - pv, xv = x[k];
-        y[k] = xv * (dv * sigm(bv * dv * xv) + pv);
+        const T dv = av - pv, xv = ld<T>(x[k]);
+        y[k] = st<S>(xv * (dv * sigm(bv * dv * xv) + pv));
     }
 }
 
 // Backward of one row: writes grad_x (if WGX) and adds the row's contributions to the
 // accumulators A for p1, p2 and beta (offsets already applied).
-template <typename T, typename A, bool WGX, bool V1, bool V2, bool VB>
-__attribute__((noinline)) static void bwd_row(const T* __restrict go, const T* __restrict x,
-                                              T* __restrict gx, i64 K, const T* __restrict p1,
+template <typename S, typename T, typename A, bool WGX, bool V1, bool V2, bool VB>
+__attribute__((noinline)) static void bwd_row(const S* __restrict go, const S* __restrict x,
+                                              S* __restrict gx, i64 K, const T* __restrict p1,
                                               const T* __restrict p2, const T* __restrict b,
                                               A* __restrict g1, A* __restrict g2,
                                               A* __restrict gb) {
@@ -93,13 +99,13 @@ __attribute__((noinline)) static void bwd_row(const T* __restrict go, const T* _
 #pragma omp simd reduction(+:s1, s2, sb)
     for (i64 k = 0; k < K; ++k) {
         const T av = V1 ? p1[k] : a0, pv = V2 ? p2[k] : c0, bv = VB ? b[k] : b0;
-        const T dv = av - pv, xv = x[k], gov = go[k];
+        const T dv = av - pv, xv = ld<T>(x[k]), gov = ld<T>(go[k]);
         const T u = dv * xv;
         const T t = bv * u;
         const T s = sigm(t);
         const T ds = s * (T(1) - s);           // sigmoid'(t)
         const T gg = s + t * ds;               // d(u * s)/du
-        if (WGX) gx[k] = gov * (dv * gg + pv);
+        if (WGX) gx[k] = st<S>(gov * (dv * gg + pv));
         const T gox = gov * xv;
         const T v1 = gox * gg, v2 = gox - v1, vb = gov * u * u * ds;
         if (V1) g1[k] += v1; else s1 += v1;
@@ -112,11 +118,11 @@ __attribute__((noinline)) static void bwd_row(const T* __restrict go, const T* _
 }
 
 
-template <typename T, bool V1, bool V2, bool VB>
-static void fwd_rows(const T* x, T* y, const T* p1, const T* p2, const T* b, const Geo& g,
+template <typename S, typename T, bool V1, bool V2, bool VB>
+static void fwd_rows(const S* x, S* y, const T* p1, const T* p2, const T* b, const Geo& g,
                      i64 r0, i64 r1) {
     for (i64 r = r0; r < r1; ++r)
-        fwd_row<T, V1, V2, VB>(x + r * g.K, y + r * g.K, g.K, p1 + g.off(0, r),
+        fwd_row<S, T, V1, V2, VB>(x + r * g.K, y + r * g.K, g.K, p1 + g.off(0, r),
                                p2 + g.off(1, r), b + g.off(2, r));
 }
 
@@ -127,14 +133,14 @@ static void fwd_rows(const T* x, T* y, const T* p1, const T* p2, const T* b, con
 constexpr i64 kBlockRows = 32;
 constexpr i64 kBlockMaxK = 4096;
 
-template <typename T, bool WGX, bool V1, bool V2, bool VB>
-static void bwd_rows(const T* go, const T* x, T* gx, const T* p1, const T* p2, const T* b,
+template <typename S, typename T, bool WGX, bool V1, bool V2, bool VB>
+static void bwd_rows(const S* go, const S* x, S* gx, const T* p1, const T* p2, const T* b,
                      double* g1, double* g2, double* gb, const Geo& g, i64 r0, i64 r1) {
     constexpr bool blocked = (V1 || V2 || VB) && sizeof(T) == 4;
     if (!blocked || g.K > kBlockMaxK) {
         for (i64 r = r0; r < r1; ++r) {
             const i64 o1 = g.off(0, r), o2 = g.off(1, r), ob = g.off(2, r);
-            bwd_row<T, double, WGX, V1, V2, VB>(go + r * g.K, x + r * g.K,
+            bwd_row<S, T, double, WGX, V1, V2, VB>(go + r * g.K, x + r * g.K,
                                                 WGX ? gx + r * g.K : nullptr, g.K, p1 + o1,
                                                 p2 + o2, b + ob, g1 + o1, g2 + o2, gb + ob);
         }
@@ -154,7 +160,7 @@ static void bwd_rows(const T* go, const T* x, T* gx, const T* p1, const T* p2, c
         const i64 q1 = g.off(0, r), q2 = g.off(1, r), qb = g.off(2, r);
         if (count && (q1 != o1 || q2 != o2 || qb != ob || count == kBlockRows)) flush();
         o1 = q1; o2 = q2; ob = qb;
-        bwd_row<T, T, WGX, V1, V2, VB>(go + r * K, x + r * K, WGX ? gx + r * K : nullptr, K,
+        bwd_row<S, T, T, WGX, V1, V2, VB>(go + r * K, x + r * K, WGX ? gx + r * K : nullptr, K,
                                        p1 + q1, p2 + q2, b + qb, a1, a2, ab);
         ++count;
     }
@@ -167,32 +173,32 @@ static void bwd_rows(const T* go, const T* x, T* gx, const T* p1, const T* p2, c
     CASE(0, 0, 0, CALL) CASE(0, 0, 1, CALL) CASE(0, 1, 0, CALL) CASE(0, 1, 1, CALL) \
     CASE(1, 0, 0, CALL) CASE(1, 0, 1, CALL) CASE(1, 1, 0, CALL) CASE(1, 1, 1, CALL)
 
-template <typename T>
-static void fwd_range(const T* x, T* y, const T* p1, const T* p2, const T* b, const Geo& g,
+template <typename S, typename T>
+static void fwd_range(const S* x, S* y, const T* p1, const T* p2, const T* b, const Geo& g,
                       i64 r0, i64 r1) {
     const bool v1 = g.sk[0] != 0, v2 = g.sk[1] != 0, vb = g.sk[2] != 0;
-#define FWD(A, B, C) fwd_rows<T, A, B, C>(x, y, p1, p2, b, g, r0, r1)
+#define FWD(A, B, C) fwd_rows<S, T, A, B, C>(x, y, p1, p2, b, g, r0, r1)
     ALL8(FWD)
 #undef FWD
 }
 
-template <typename T>
-static void bwd_range(const T* go, const T* x, T* gx, const T* p1, const T* p2, const T* b,
+template <typename S, typename T>
+static void bwd_range(const S* go, const S* x, S* gx, const T* p1, const T* p2, const T* b,
                       double* g1, double* g2, double* gb, const Geo& g, i64 r0, i64 r1) {
     const bool v1 = g.sk[0] != 0, v2 = g.sk[1] != 0, vb = g.sk[2] != 0;
 #define BWD(A, B, C) \
-    if (gx) bwd_rows<T, true, A, B, C>(go, x, gx, p1, p2, b, g1, g2, gb, g, r0, r1); \
-    else bwd_rows<T, false, A, B, C>(go, x, gx, p1, p2, b, g1, g2, gb, g, r0, r1)
+    if (gx) bwd_rows<S, T, true, A, B, C>(go, x, gx, p1, p2, b, g1, g2, gb, g, r0, r1); \
+    else bwd_rows<S, T, false, A, B, C>(go, x, gx, p1, p2, b, g1, g2, gb, g, r0, r1)
     ALL8(BWD)
 #undef BWD
 }
 
-template <typename T>
-static void fwd(const T* x, T* y, const T* p1, const T* p2, const T* b, const i64* geo, int nt) {
+template <typename S, typename T>
+static void fwd(const S* x, S* y, const T* p1, const T* p2, const T* b, const i64* geo, int nt) {
     const FlushDenormals ftz;
     const Geo g(geo);
     if (nt <= 1) {  // small inputs: no parallel region (its wake-up costs more)
-        fwd_range<T>(x, y, p1, p2, b, g, 0, g.rows);
+        fwd_range<S, T>(x, y, p1, p2, b, g, 0, g.rows);
         return;
     }
 #pragma omp parallel num_threads(nt)
@@ -200,13 +206,13 @@ static void fwd(const T* x, T* y, const T* p1, const T* p2, const T* b, const i6
         const FlushDenormals thread_ftz;
         i64 r0, r1;
         split_rows(g.rows, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
-        fwd_range<T>(x, y, p1, p2, b, g, r0, r1);
+        fwd_range<S, T>(x, y, p1, p2, b, g, r0, r1);
     }
 }
 
 // n: elements of p1, p2, beta (their gradients' sizes).
-template <typename T>
-static void bwd(const T* go, const T* x, T* gx, const T* p1, const T* p2, const T* b,
+template <typename S, typename T>
+static void bwd(const S* go, const S* x, S* gx, const T* p1, const T* p2, const T* b,
                 T* g1, T* g2, T* gb, const i64* geo, const i64* n, int nt) {
     const FlushDenormals ftz;
     const Geo g(geo);
@@ -215,7 +221,7 @@ static void bwd(const T* go, const T* x, T* gx, const T* p1, const T* p2, const 
     std::vector<double> acc((size_t)(nt * width), 0.0);  // per thread: [p1 | p2 | beta]
     int used = 1;
     if (nt == 1) {
-        bwd_range<T>(go, x, gx, p1, p2, b, acc.data(), acc.data() + n[0],
+        bwd_range<S, T>(go, x, gx, p1, p2, b, acc.data(), acc.data() + n[0],
                      acc.data() + n[0] + n[1], g, 0, g.rows);
     } else {
 #pragma omp parallel num_threads(nt)
@@ -226,7 +232,7 @@ static void bwd(const T* go, const T* x, T* gx, const T* p1, const T* p2, const 
             double* a = acc.data() + tid * width;
             i64 r0, r1;
             split_rows(g.rows, tn, tid, &r0, &r1);
-            bwd_range<T>(go, x, gx, p1, p2, b, a, a + n[0], a + n[0] + n[1], g, r0, r1);
+            bwd_range<S, T>(go, x, gx, p1, p2, b, a, a + n[0], a + n[0] + n[1], g, r0, r1);
         }
     }
     T* outs[3] = {g1, g2, gb};
@@ -241,16 +247,16 @@ static void bwd(const T* go, const T* x, T* gx, const T* p1, const T* p2, const 
     }
 }
 
+#define ACON_C_API(SUF, S, T) \
+    void acon_c_fwd_##SUF(const S* x, S* y, const T* p1, const T* p2, const T* b, \
+                          const i64* geo, int nt) { fwd<S, T>(x, y, p1, p2, b, geo, nt); } \
+    void acon_c_bwd_##SUF(const S* go, const S* x, S* gx, const T* p1, const T* p2, \
+                          const T* b, T* g1, T* g2, T* gb, const i64* geo, const i64* n, \
+                          int nt) { bwd<S, T>(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
+
 extern "C" {
-void acon_c_fwd_f32(const float* x, float* y, const float* p1, const float* p2, const float* b,
-                    const i64* geo, int nt) { fwd<float>(x, y, p1, p2, b, geo, nt); }
-void acon_c_fwd_f64(const double* x, double* y, const double* p1, const double* p2,
-                    const double* b, const i64* geo, int nt) { fwd<double>(x, y, p1, p2, b, geo, nt); }
-void acon_c_bwd_f32(const float* go, const float* x, float* gx, const float* p1, const float* p2,
-                    const float* b, float* g1, float* g2, float* gb, const i64* geo,
-                    const i64* n, int nt) { bwd<float>(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
-void acon_c_bwd_f64(const double* go, const double* x, double* gx, const double* p1,
-                    const double* p2, const double* b, double* g1, double* g2, double* gb,
-                    const i64* geo, const i64* n, int nt) {
-    bwd<double>(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
+ACON_C_API(f32, float, float)
+ACON_C_API(f64, double, double)
+ACON_C_API(bf16, bf16_t, float)
+ACON_C_API(f16, f16_t, float)
 }

@@ -10,7 +10,14 @@ coefficients and a float64 workspace of the generator's (N, C) intermediates.
 
 Same numbers as the module path (``MetaAconC.generate_beta`` then ``acon_c``) to float
 rounding, the BatchNorms' running statistics and ``num_batches_tracked`` included;
-:func:`supports` says when a call is not taken (then the module path runs).
+:func:`supports` says when a call is not taken (then the module path runs). It is the
+``'cpp'`` entry of :data:`mmacon.ops.backends.META_ACON_FUSED`; whether it runs for an
+``impl`` is decided by :func:`mmacon.ops.dispatch.choose`.
+
+dtypes: x float32 or float64 with every coefficient, parameter and running statistic in
+x's dtype; or x float16/bfloat16 (autocast) with all of those in float32: x, y and the
+gradients of x are read and written in x's dtype, everything else is computed in
+float32 (the generator in float64), as the ACON-C kernel (:mod:`.cpu_acon`).
 """
 from __future__ import annotations
 
@@ -23,9 +30,8 @@ from torch.autograd.function import once_differentiable
 from torch.nn.modules import module as _module
 
 from . import cpu_acon
-from .dispatch import get_default_impl
 
-_SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}
+_SUFFIX = cpu_acon._SUFFIX
 _NORMS = (nn.BatchNorm2d, nn.Identity)  # exact types: a subclass may change forward
 _STATS = ('running_mean', 'running_var')
 _geometries: dict = {}
@@ -42,20 +48,21 @@ def _global_hooks() -> bool:
                 or _module._global_backward_hooks or _module._global_backward_pre_hooks)
 
 
-def supports(impl: str, x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
+def available() -> Optional[str]:
+    """None when the kernel library is loaded (building it on first use), else why not."""
+    return cpu_acon.available()
+
+
+def supports(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
              fc2: nn.Conv2d, bn2: nn.Module) -> Optional[str]:
     """None when this call runs fused, else why not (then the module path runs)."""
-    if impl == 'auto':
-        impl = get_default_impl()
-    if impl not in ('auto', 'cpp'):
-        return f"impl={impl!r}: the fused generator belongs to impl='cpp'"
     if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
         return 'tracing, scripting, compiling and export see the module path'
     if torch._C._len_torch_dispatch_stack():
         return 'a TorchDispatchMode is active (e.g. a FLOP counter): it sees the module path'
-    dtype = x.dtype
-    if x.device.type != 'cpu' or dtype not in _SUFFIX or x.dim() != 4 or x.numel() == 0:
-        return (f'x is a {dtype} {tuple(x.shape)} tensor on {x.device}, not a float32/float64 '
+    dtype = cpu_acon.coef_dtype(x.dtype)
+    if x.device.type != 'cpu' or x.dtype not in _SUFFIX or x.dim() != 4 or x.numel() == 0:
+        return (f'x is a {x.dtype} {tuple(x.shape)} tensor on {x.device}, not a floating-point '
                 'non-empty (N, C, H, W) CPU tensor')
     if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
         return 'x is neither contiguous nor channels_last'
@@ -74,10 +81,11 @@ def supports(impl: str, x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: 
     for t in tensors:
         if t is not None and (t.dtype != dtype or t.device.type != 'cpu'):
             return (f'a coefficient, generator parameter or running statistic is {t.dtype} on '
-                    f"{t.device}, x is {dtype} on {x.device}")
+                    f'{t.device}, x is {x.dtype} on {x.device} (the fused node takes them in '
+                    f'{dtype} for it: under autocast keep the module in float32)')
     if fc1._parameters.get('bias') is None or fc2._parameters.get('bias') is None:
         return 'a generator conv has no bias'
-    return cpu_acon.available()
+    return None
 
 
 def _geometry(x: Tensor, p1: Tensor, beta: Tensor) -> Tuple[ctypes.Array, ctypes.Array]:
@@ -144,7 +152,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
                 g2: Optional[Tensor], e2: Optional[Tensor], call: tuple) -> Tensor:
         cfg, cfgd, stats = call
         n, c = x.shape[:2]
-        beta = torch.empty((n, c, 1, 1), dtype=x.dtype)
+        beta = torch.empty((n, c, 1, 1), dtype=p1.dtype)
         geo, sizes = _geometry(x, p1, beta)
         threads = cpu_acon._threads(x)
         w1, w2, p1, p2 = w1.contiguous(), w2.contiguous(), p1.contiguous(), p2.contiguous()
@@ -154,7 +162,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
                         _ptr(stats[1]), w2.data_ptr(), b2.data_ptr(), _ptr(g2), _ptr(e2),
                         _ptr(stats[2]), _ptr(stats[3]))
         lib = cpu_acon.library()
-        fn = lib.meta_acon_fwd_f32 if x.dtype == torch.float32 else lib.meta_acon_fwd_f64
+        fn = getattr(lib, f'meta_acon_fwd_{_SUFFIX[x.dtype]}')
         fn((ctypes.c_void_p * 6)(x.data_ptr(), y.data_ptr(), p1.data_ptr(), p2.data_ptr(),
                                  beta.data_ptr(), ws.data_ptr()), geo, cfg, cfgd, ptrs, threads)
         ctx.call = (cfg, cfgd, ptrs, geo, sizes, threads)
@@ -173,7 +181,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
         grads = [torch.empty_like(t) if n and t is not None else None
                  for t, n in zip(params, need[3:11])]
         lib = cpu_acon.library()
-        fn = lib.meta_acon_bwd_f32 if x.dtype == torch.float32 else lib.meta_acon_bwd_f64
+        fn = getattr(lib, f'meta_acon_bwd_{_SUFFIX[x.dtype]}')
         fn((ctypes.c_void_p * 9)(grad.data_ptr(), x.data_ptr(), _ptr(gx), p1.data_ptr(),
                                  p2.data_ptr(), beta.data_ptr(), gp1.data_ptr(), gp2.data_ptr(),
                                  ws.data_ptr()),

@@ -3,8 +3,8 @@
 ``torch.compile(model, fullgraph=True)`` and ``torch.export`` see one opaque node
 (no graph break, no plain formula) whose backward is ``mmacon::acon_c_backward``; what
 they save for backward is x and the coefficients only. At run time the op's kernel is
-chosen as in eager mode (:func:`mmacon.ops.dispatch.resolve_impl`); ``'compiled'``
-runs the eager kernels there (the graph around it is compiled already).
+chosen as in eager mode, by :func:`mmacon.ops.dispatch.choose` (``'reference'``, chosen
+for non-float inputs, runs the eager kernels here).
 
     torch.ops.mmacon.acon_c(x, p1, p2, beta, impl) -> y        (y like x)
     torch.ops.mmacon.acon_c_backward(grad, x, p1, p2, beta, impl) -> (gx, gp1, gp2, gbeta)
@@ -18,13 +18,13 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from .backends import BACKENDS
-from .dispatch import reference, resolve_impl
+from .backends import ACON_C
+from .dispatch import choose, reference
 
 
 def _kernel(impl: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor):
-    name = resolve_impl(impl, x, p1, p2, beta)
-    return BACKENDS['eager' if name in ('reference', 'compiled') else name]
+    name = choose('acon_c', impl, x, p1, p2, beta)[0]
+    return ACON_C['eager' if name == 'reference' else name]
 
 
 def _like(t: Tensor, ref: Tensor) -> Tensor:

@@ -1,58 +1,70 @@
-"""The one place that decides which ACON-C implementation runs, and :func:`acon_c`.
+"""The one place that decides which implementation runs (:func:`choose`), and :func:`acon_c`.
 
-``impl`` values:
+``impl`` values are ``'auto'`` and the names of :data:`mmacon.ops.backends.ACON_C`:
 
 - ``'reference'``: the plain formula through autograd (:func:`acon_c_reference`).
 - ``'eager'``: the lean Function in PyTorch ops (:mod:`.eager_acon`); runs everywhere.
-- ``'cpp'``: the lean Function on the fused one-pass CPU kernel (:mod:`.cpu_acon`).
-- ``'compiled'``: the lean Function with both halves compiled by ``torch.compile``
-  (:mod:`.compiled_acon`).
+- ``'cpp'``: the lean Function on the fused one-pass CPU kernel (:mod:`.cpu_acon`);
+  float16/bfloat16 inputs are read and written as such and computed in float32.
 - ``'triton'``: the lean Function on the Triton kernels (:mod:`.triton_acon`): CUDA, or CPU
   tensors under ``TRITON_INTERPRET=1``. Raises naming what is missing (CUDA, Triton)
   when it cannot run at all.
 - ``'auto'``: the default set by :func:`set_default_impl` / :func:`default_impl` if any,
-  else ``'cpp'`` on CPU, ``'triton'`` on CUDA (``'eager'``, with one warning, where
-  Triton is missing), ``'eager'`` elsewhere.
+  else the first backend of the device's priority list (:data:`~.backends.AUTO`) that
+  does not refuse the call: ``'cpp'`` then ``'eager'`` on CPU, ``'triton'`` then
+  ``'eager'`` on CUDA, ``'eager'`` elsewhere. When the first refuses, the fallback is
+  several times slower (``'eager'`` took 8-11x the C++ kernel's time for a bfloat16 input
+  under autocast, 2 threads), so it warns once per reason, naming the reason and the fix.
 
-A backend that cannot take a call (e.g. ``'cpp'`` with a bfloat16 input) hands it to
-``'eager'``; :func:`explain_impl` says why. Under tracing and ONNX export every impl is
-the plain formula; under ``torch.compile`` / ``torch.export`` every impl but
-``'reference'`` is the custom op ``mmacon::acon_c`` (:mod:`.custom_op`), whose kernel is
-chosen at run time as above.
+An explicit impl that refuses a call (e.g. ``'cpp'`` with a non-contiguous input) hands
+it to ``'eager'`` without a warning; :func:`explain_impl` says why and lists every
+backend's refusal. Under tracing and ONNX export every impl is the plain formula; under
+``torch.compile`` / ``torch.export`` every impl but ``'reference'`` is the custom op
+``mmacon::acon_c`` (:mod:`.custom_op`), whose kernel is chosen at run time by
+:func:`choose`. Meta-ACON's fused nodes (:data:`~.backends.META_ACON_FUSED`) are
+chosen by the same function (kind ``'meta_acon_fused'``): ``'auto'`` and the impl a
+node belongs to take it when it does not refuse, else the module path runs, without a
+warning: its generator in ATen ops and its ACON-C on the same kernel took 0.7-1.5x the
+fused node's time (8x64x56x56 and 2x64x200x336, float32 and bfloat16, 2 threads).
+
+``impl='compiled'`` (the eager halves under ``torch.compile``) was removed: ``'auto'``
+could pick it nowhere; ``torch.compile(model)`` compiles around the custom op instead.
 
 Output dtype (all impls alike): the output has x's dtype and the gradients have each
 input's dtype; low-precision inputs are computed in float32. E.g. a bfloat16 x under
 autocast with float32 coefficients gives a bfloat16 output and float32 coefficient
 gradients (the plain formula's type promotion would give float32; we cast back, as
-PyTorch's own activations keep their input's dtype).
+PyTorch's own activations keep their input's dtype). An input with no elements gives the
+empty output and zero coefficient gradients without launching a kernel.
 """
 from __future__ import annotations
 
 import contextlib
 import threading
 import warnings
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from mmacon.models.activations.functional import acon_c_reference
-
-from .backends import BACKENDS
+from .backends import ACON_C, AUTO, FIXES, FLOATS, TABLES
 from .function import AconCFunction
+from .reference import acon_c_reference
 
-IMPLS = ('auto', 'reference', 'eager', 'cpp', 'compiled', 'triton')
-_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+IMPLS: Tuple[str, ...] = ('auto',) + tuple(ACON_C)  # derived from the table
+_REMOVED = {'compiled': "impl='compiled' was removed ('auto' could pick it nowhere); use "
+                        "impl='auto' (under torch.compile(model) it is one custom op)"}
 
 _state = threading.local()
 _global_default = 'auto'
-_warned_cuda = False
+_warned: set = set()
 
 
 def check_impl(impl: str) -> str:
     """``impl`` if it is one of :data:`IMPLS`, else a ValueError listing them."""
     if impl not in IMPLS:
-        raise ValueError(f'unknown ACON-C impl {impl!r}, valid: {IMPLS}')
+        hint = f'; {_REMOVED[impl]}' if impl in _REMOVED else ''
+        raise ValueError(f'unknown ACON-C impl {impl!r}, valid: {IMPLS}{hint}')
     return impl
 
 
@@ -79,63 +91,94 @@ def default_impl(impl: str) -> Iterator[None]:
         _state.override = previous
 
 
-def _auto(x: Tensor) -> str:
-    global _warned_cuda
-    device = x.device.type
-    if device == 'cpu':
-        return 'cpp'
-    if device == 'cuda':
-        why = BACKENDS['triton'].available()
-        if why is None:
-            return 'triton'
-        if not _warned_cuda:
-            _warned_cuda = True
-            warnings.warn(f"mmacon: impl='auto' on CUDA runs ACON-C in PyTorch ops ('eager'): "
-                          f'the Triton kernels are unavailable ({why}).')
-    return 'eager'
+def _warn_fallback(kind: str, first: str, taken: str, device: str, why: str) -> None:
+    key = (kind, first, why)
+    if key in _warned:
+        return
+    _warned.add(key)
+    fix = FIXES.get((kind, first), f"impl={first!r}'s requirements")
+    warnings.warn(f"mmacon: impl='auto' runs ACON-C on {device} in {taken!r}, several times "
+                  f'slower than {first!r}, which refuses this call: {why}. Fix: {fix}. '
+                  f"(Warned once per reason; pass impl={taken!r} to choose it silently.)",
+                  UserWarning, stacklevel=4)
 
 
-def _resolve(impl: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor
-             ) -> Tuple[str, Optional[str]]:
-    """(the impl that runs, why it is not the one asked for or None)."""
+def choose(kind: str, impl: str, x: Tensor, *args) -> Tuple[Optional[str], Optional[str]]:
+    """(the backend of table ``kind`` that runs the call ``(x, *args)``, why not ``impl``).
+
+    ``kind``: ``'acon_c'`` (args: p1, p2, beta) or ``'meta_acon_fused'`` (args: p1, p2, fc1,
+    bn1, fc2, bn2). For ``'acon_c'`` the name is never None (``'eager'`` and
+    ``'reference'`` take every call); for a fused kind None means the module path.
+    The reason is None when ``impl`` (or, for ``'auto'``, its device's first choice)
+    runs the call.
+    """
+    table = TABLES[kind]
+    fused = kind != 'acon_c'
     if impl == 'auto':
         impl = get_default_impl()
     elif impl not in IMPLS:
         check_impl(impl)
     if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
-        return 'reference', 'tracing and ONNX export use the plain formula'
-    if x.dtype not in _FLOATS:
+        return (None if fused else 'reference'), 'tracing and ONNX export use the plain formula'
+    if not fused and x.dtype not in FLOATS:
         return 'reference', f'x is {x.dtype}, not a floating-point tensor'
-    if impl == 'reference':
-        return impl, None
     if impl == 'auto':
-        impl = _auto(x)
-    backend = BACKENDS[impl]
-    why = backend.available()
+        device = x.device.type
+        # (a name without an entry in this install, e.g. a CUDA node not shipped, is skipped)
+        order = tuple(n for n in AUTO[kind].get(device, AUTO[kind]['*']) if n in table)
+        first_why = None
+        for name in order:
+            why = table[name].refuse(x, *args)
+            if why is None:
+                if first_why is not None and not fused:
+                    _warn_fallback(kind, order[0], name, device, first_why)
+                return name, first_why and f'{order[0]}: {first_why}'
+            if first_why is None:
+                first_why = why
+        return None, (f'{order[0]}: {first_why}' if order else
+                      f'no fused node runs on {device}')
+    if impl not in table:
+        return None, f"impl={impl!r} has no fused node (those: {', '.join(table)})"
+    why = table[impl].refuse(x, *args)
     if why is None:
-        why = backend.supports(x, p1, p2, beta)
-        if why is None:
-            return impl, None
-    elif impl == 'triton':
+        return impl, None
+    if fused:
+        return None, f'{impl}: {why}'
+    if impl == 'triton' and table[impl].available() is not None:
         raise RuntimeError(f"ACON-C impl='triton' cannot run: {why}. Use impl='auto' "
                            "(falls back to PyTorch ops) or another impl.")
     return 'eager', f'{impl}: {why}'
 
 
+def refusals(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor, kind: str = 'acon_c',
+             *more) -> Dict[str, Optional[str]]:
+    """Every backend of ``kind``'s table and why it refuses this call (None: it takes it)."""
+    return {name: backend.refuse(x, p1, p2, beta, *more)
+            for name, backend in TABLES[kind].items()}
+
+
 def resolve_impl(impl: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> str:
     """The implementation that runs this call in eager mode (never ``'auto'``)."""
-    return _resolve(impl, x, p1, p2, beta)[0]
+    return choose('acon_c', impl, x, p1, p2, beta)[0]
 
 
 def explain_impl(impl: str, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Optional[str]:
-    """Why ``impl`` does not run this call as asked (None when it does)."""
-    return _resolve(impl, x, p1, p2, beta)[1]
+    """None when ``impl`` runs this call as asked; else why not, then every backend's refusal.
+
+    E.g. ``"cpp: x is neither contiguous nor channels_last ...; runs 'eager'. reference:
+    takes it; eager: takes it; cpp: x is neither ...; triton: no CUDA device ..."``.
+    """
+    name, why = choose('acon_c', impl, x, p1, p2, beta)
+    if why is None:
+        return None
+    listing = '; '.join(f'{n}: {r or "takes it"}'
+                        for n, r in refusals(x, p1, p2, beta).items())
+    return f'{why}; runs {name!r}. {listing}'
 
 
 def reference(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
     """The plain formula in x's dtype (the output-dtype policy above)."""
-    y = acon_c_reference(x, p1, p2, beta)
-    return y if y.dtype == x.dtype else y.to(x.dtype)
+    return ACON_C['reference'].forward(x, p1, p2, beta)
 
 
 @torch.jit.unused
@@ -144,7 +187,7 @@ def _dispatch(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor, impl: str) -> Ten
         if impl == 'reference' or torch.onnx.is_in_onnx_export():
             return reference(x, p1, p2, beta)
         return torch.ops.mmacon.acon_c(x, p1, p2, beta, impl)
-    name, _ = _resolve(impl, x, p1, p2, beta)
+    name = choose('acon_c', impl, x, p1, p2, beta)[0]
     if name == 'reference':
         return reference(x, p1, p2, beta)
     return AconCFunction.apply(x, p1, p2, beta, name)

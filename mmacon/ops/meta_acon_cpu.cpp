@@ -14,6 +14,10 @@
 // The generator is a few thousand flops: one thread, float64 throughout, where ATen
 // spends ~25 tiny ops and their autograd nodes on it. Its float64 intermediates live
 // in a workspace the caller keeps for backward: [m | hh1 | r1 | a | hh2 | r2 | beta].
+//
+// Types (as acon_c_cpu.cpp): S stores x, y, grad and grad_x; T is the type of the
+// coefficients, the generator's parameters and running statistics, and beta. (S, T) is
+// (float, float), (double, double), (bfloat16, float) or (float16, float).
 // Also here: the spatial sums of x (forward) and the broadcast add of the mean's
 // gradient into grad_x (backward), the two full passes the generator needs.
 #include <algorithm>
@@ -23,6 +27,7 @@
 #include <omp.h>
 
 #include "flush_denormals.h"
+#include "half_types.h"
 #include "split_rows.h"
 
 typedef int64_t i64;
@@ -31,17 +36,17 @@ typedef int64_t i64;
 
 // geo: layout (0: NCHW rows of K = H * W; 1: NHWC, K rows of C per sample), N, C, K.
 // out[n * C + c] = sum over k of x[n, c, k]; deterministic for a given thread count.
-template <typename T>
-static void rowsum(const T* x, double* out, const i64* geo, int nt) {
+template <typename S, typename T>
+static void rowsum(const S* x, double* out, const i64* geo, int nt) {
     const i64 nhwc = geo[0], N = geo[1], C = geo[2], K = geo[3];
     if (nt < 1) nt = 1;
     if (!nhwc) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (i64 r = 0; r < N * C; ++r) {
-            const T* row = x + r * K;
+            const S* row = x + r * K;
             double s = 0.0;
 #pragma omp simd reduction(+:s)
-            for (i64 k = 0; k < K; ++k) s += (double)row[k];
+            for (i64 k = 0; k < K; ++k) s += ld<double>(row[k]);
             out[r] = s;
         }
         return;
@@ -63,9 +68,9 @@ static void rowsum(const T* x, double* out, const i64* geo, int nt) {
             std::fill(blk.begin(), blk.end(), T(0));
             T* __restrict b = blk.data();
             for (; r < end; ++r) {
-                const T* __restrict row = x + r * C;
+                const S* __restrict row = x + r * C;
 #pragma omp simd
-                for (i64 c = 0; c < C; ++c) b[c] += row[c];
+                for (i64 c = 0; c < C; ++c) b[c] += ld<T>(row[c]);
             }
             double* o = a + n * C;
             for (i64 c = 0; c < C; ++c) o[c] += (double)b[c];
@@ -78,18 +83,18 @@ static void rowsum(const T* x, double* out, const i64* geo, int nt) {
     }
 }
 
-// gx[n, c, k] += g[n * C + c] (layout as rowsum).
-template <typename T>
-static void add_rows(T* gx, const double* g, const i64* geo, int nt) {
+// gx[n, c, k] += g[n * C + c] (layout as rowsum), added in T.
+template <typename S, typename T>
+static void add_rows(S* gx, const double* g, const i64* geo, int nt) {
     const i64 nhwc = geo[0], N = geo[1], C = geo[2], K = geo[3];
     if (nt < 1) nt = 1;
     if (!nhwc) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
         for (i64 r = 0; r < N * C; ++r) {
-            T* row = gx + r * K;
+            S* row = gx + r * K;
             const T v = (T)g[r];
 #pragma omp simd
-            for (i64 k = 0; k < K; ++k) row[k] += v;
+            for (i64 k = 0; k < K; ++k) row[k] = st<S>(ld<T>(row[k]) + v);
         }
         return;
     }
@@ -97,10 +102,10 @@ static void add_rows(T* gx, const double* g, const i64* geo, int nt) {
     for (i64 j = 0; j < N * C; ++j) v[j] = (T)g[j];
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (i64 r = 0; r < N * K; ++r) {
-        T* row = gx + r * C;
+        S* row = gx + r * C;
         const T* vr = v.data() + (r / K) * C;
 #pragma omp simd
-        for (i64 c = 0; c < C; ++c) row[c] += vr[c];
+        for (i64 c = 0; c < C; ++c) row[c] = st<S>(ld<T>(row[c]) + vr[c]);
     }
 }
 
@@ -286,63 +291,58 @@ static void gen_bwd(const T* gbeta, const double* ws_c, const i64* cfg, const do
 }
 
 // ---------------------------------------------------------------- whole calls
-// The ACON-C kernels of acon_c_cpu.cpp (same library).
-extern "C" {
-void acon_c_fwd_f32(const float*, float*, const float*, const float*, const float*, const i64*, int);
-void acon_c_fwd_f64(const double*, double*, const double*, const double*, const double*,
-                    const i64*, int);
-void acon_c_bwd_f32(const float*, const float*, float*, const float*, const float*, const float*,
-                    float*, float*, float*, const i64*, const i64*, int);
-void acon_c_bwd_f64(const double*, const double*, double*, const double*, const double*,
-                    const double*, double*, double*, double*, const i64*, const i64*, int);
-}
-static void acon_fwd(const float* x, float* y, const float* p1, const float* p2, const float* b,
-                     const i64* geo, int nt) { acon_c_fwd_f32(x, y, p1, p2, b, geo, nt); }
-static void acon_fwd(const double* x, double* y, const double* p1, const double* p2,
-                     const double* b, const i64* geo, int nt) { acon_c_fwd_f64(x, y, p1, p2, b, geo, nt); }
-static void acon_bwd(const float* go, const float* x, float* gx, const float* p1, const float* p2,
-                     const float* b, float* g1, float* g2, float* gb, const i64* geo, const i64* n,
-                     int nt) { acon_c_bwd_f32(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
-static void acon_bwd(const double* go, const double* x, double* gx, const double* p1,
-                     const double* p2, const double* b, double* g1, double* g2, double* gb,
-                     const i64* geo, const i64* n, int nt) {
-    acon_c_bwd_f64(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
+// The ACON-C kernels of acon_c_cpu.cpp (same library), overloaded by (S, T).
+#define ACON_C_DECL(SUF, S, T) \
+    extern "C" void acon_c_fwd_##SUF(const S*, S*, const T*, const T*, const T*, const i64*, \
+                                     int); \
+    extern "C" void acon_c_bwd_##SUF(const S*, const S*, S*, const T*, const T*, const T*, T*, \
+                                     T*, T*, const i64*, const i64*, int); \
+    static void acon_fwd(const S* x, S* y, const T* p1, const T* p2, const T* b, \
+                         const i64* geo, int nt) { acon_c_fwd_##SUF(x, y, p1, p2, b, geo, nt); } \
+    static void acon_bwd(const S* go, const S* x, S* gx, const T* p1, const T* p2, const T* b, \
+                         T* g1, T* g2, T* gb, const i64* geo, const i64* n, int nt) { \
+        acon_c_bwd_##SUF(go, x, gx, p1, p2, b, g1, g2, gb, geo, n, nt); }
+ACON_C_DECL(f32, float, float)
+ACON_C_DECL(f64, double, double)
+ACON_C_DECL(bf16, bf16_t, float)
+ACON_C_DECL(f16, f16_t, float)
 
 // t: x, y, p1, p2, beta (N, C), ws; geo: the ACON-C geometry (acon_c_cpu.cpp), then this
 // file's (layout, N, C, K) at geo + 12.
-template <typename T>
+template <typename S, typename T>
 static void meta_fwd(void* const* t, const i64* geo, const i64* cfg, const double* cfgd,
                      void* const* p, int nt) {
     const i64* mgeo = geo + 12;
     std::vector<double> sums((size_t)(mgeo[1] * mgeo[2]));
-    rowsum<T>((const T*)t[0], sums.data(), mgeo, nt);
+    rowsum<S, T>((const S*)t[0], sums.data(), mgeo, nt);
     gen_fwd<T>(sums.data(), (T*)t[4], (double*)t[5], cfg, cfgd, p);
-    acon_fwd((const T*)t[0], (T*)t[1], (const T*)t[2], (const T*)t[3], (const T*)t[4], geo, nt);
+    acon_fwd((const S*)t[0], (S*)t[1], (const T*)t[2], (const T*)t[3], (const T*)t[4], geo, nt);
 }
 
 // t: grad, x, grad_x (or null), p1, p2, beta, grad_p1, grad_p2, ws; sizes: elements of
 // p1, p2, beta; grads: the generator's (null where not needed).
-template <typename T>
+template <typename S, typename T>
 static void meta_bwd(void* const* t, const i64* geo, const i64* sizes, const i64* cfg,
                      const double* cfgd, void* const* p, void* const* grads, int nt) {
     const i64* mgeo = geo + 12;
     std::vector<T> gbeta((size_t)sizes[2]);
     std::vector<double> gsum((size_t)sizes[2]);
-    acon_bwd((const T*)t[0], (const T*)t[1], (T*)t[2], (const T*)t[3], (const T*)t[4],
+    acon_bwd((const S*)t[0], (const S*)t[1], (S*)t[2], (const T*)t[3], (const T*)t[4],
              (const T*)t[5], (T*)t[6], (T*)t[7], gbeta.data(), geo, sizes, nt);
     gen_bwd<T>(gbeta.data(), (const double*)t[8], cfg, cfgd, p, grads, gsum.data());
-    if (t[2]) add_rows<T>((T*)t[2], gsum.data(), mgeo, nt);
+    if (t[2]) add_rows<S, T>((S*)t[2], gsum.data(), mgeo, nt);
 }
 
+#define META_ACON_API(SUF, S, T) \
+    void meta_acon_fwd_##SUF(void* const* t, const i64* geo, const i64* cfg, const double* cfgd, \
+                             void* const* p, int nt) { meta_fwd<S, T>(t, geo, cfg, cfgd, p, nt); } \
+    void meta_acon_bwd_##SUF(void* const* t, const i64* geo, const i64* sizes, const i64* cfg, \
+                             const double* cfgd, void* const* p, void* const* grads, int nt) { \
+        meta_bwd<S, T>(t, geo, sizes, cfg, cfgd, p, grads, nt); }
+
 extern "C" {
-void meta_acon_fwd_f32(void* const* t, const i64* geo, const i64* cfg, const double* cfgd,
-                       void* const* p, int nt) { meta_fwd<float>(t, geo, cfg, cfgd, p, nt); }
-void meta_acon_fwd_f64(void* const* t, const i64* geo, const i64* cfg, const double* cfgd,
-                       void* const* p, int nt) { meta_fwd<double>(t, geo, cfg, cfgd, p, nt); }
-void meta_acon_bwd_f32(void* const* t, const i64* geo, const i64* sizes, const i64* cfg,
-                       const double* cfgd, void* const* p, void* const* grads, int nt) {
-    meta_bwd<float>(t, geo, sizes, cfg, cfgd, p, grads, nt); }
-void meta_acon_bwd_f64(void* const* t, const i64* geo, const i64* sizes, const i64* cfg,
-                       const double* cfgd, void* const* p, void* const* grads, int nt) {
-    meta_bwd<double>(t, geo, sizes, cfg, cfgd, p, grads, nt); }
+META_ACON_API(f32, float, float)
+META_ACON_API(f64, double, double)
+META_ACON_API(bf16, bf16_t, float)
+META_ACON_API(f16, f16_t, float)
 }

@@ -1,10 +1,10 @@
-"""mmacon/ops/cpu_acon.py: the fused C++ kernel, its build, cache, package data and limits."""
+"""mmacon/ops/cpu_acon.py: the fused C++ kernel against the formula, its dtypes and limits."""
 import os
 
 import pytest
 import torch
 
-from mmacon.models.activations import acon_c_reference
+from mmacon.ops.reference import acon_c_reference
 from mmacon.ops import cpu_acon
 from tests.test_ops.helpers import BETA_SHAPES, C, H, N, W, inputs
 
@@ -69,35 +69,18 @@ def test_float32_deterministic_and_close():
 
 def test_supports_names_each_reason():
     x, p1, p2, beta = (t.detach() for t in inputs(BETA_SHAPES['channel']))
-    assert cpu_acon.supports(x.half(), p1, p2, beta).startswith('x is torch.float16')
+    assert cpu_acon.supports(x.half(), p1.float(), p2.float(), beta.float()) is None
+    assert cpu_acon.supports(x.half(), p1, p2, beta) == (
+        'p1 is torch.float64 on cpu, x is torch.float16 on cpu (the kernel takes coefficients '
+        'in torch.float32 for it)')
+    assert cpu_acon.supports(x.int(), p1, p2, beta).startswith('x is torch.int32')
     assert cpu_acon.supports(x, p1.float(), p2, beta) == (
-        'p1 is torch.float32 on cpu, x is torch.float64 on cpu')
+        'p1 is torch.float32 on cpu, x is torch.float64 on cpu (the kernel takes coefficients '
+        'in torch.float64 for it)')
     assert 'neither contiguous' in cpu_acon.supports(x.transpose(2, 3), p1, p2, beta)
-    assert 'non-empty' in cpu_acon.supports(x[:0], p1, p2, beta)
+    assert cpu_acon.supports(x[:0], p1, p2, beta) is None  # empty: no kernel call
     half = torch.rand(1, 1, H, 1, dtype=torch.float64)  # partly broadcast spatial
     assert 'spatial dims all 1 or all full' in cpu_acon.supports(x, p1, p2, half)
-
-
-def test_library_cached_by_source(tmp_path, monkeypatch):
-    cxx = cpu_acon._compiler()
-    a = cpu_acon.library_path(cxx, b'int f() { return 1; }')
-    b = cpu_acon.library_path(cxx, b'int f() { return 2; }')
-    assert a != b and os.path.dirname(a) == cpu_acon.cache_dir()
-    monkeypatch.setenv('MMACON_CACHE_DIR', str(tmp_path))
-    assert cpu_acon.cache_dir() == str(tmp_path)
-
-
-def test_disabled_by_environment(monkeypatch):
-    monkeypatch.setenv('MMACON_DISABLE_CPU_KERNEL', '1')
-    assert cpu_acon._load() == 'disabled by MMACON_DISABLE_CPU_KERNEL'
-
-
-def test_the_source_sits_next_to_its_loader():
-    """The kernel's C++ is a file of the package (a wheel ships it: tests/test_setup.py)."""
-    assert cpu_acon.SOURCE in cpu_acon.SOURCES and len(cpu_acon.SOURCES) == 2
-    for source in cpu_acon.SOURCES + cpu_acon.HEADERS:
-        assert os.path.isfile(source) and source.endswith(('.cpp', '.h'))
-        assert os.path.dirname(source) == os.path.dirname(cpu_acon.__file__)
 
 
 @pytest.mark.parametrize('case', ['channels_last-channel', 'channels_last-sample-channel',
@@ -140,3 +123,83 @@ def test_denormal_inputs_read_as_zero_and_the_callers_mode_is_restored():
     gx = cpu_acon.backward(torch.full_like(x, 1e-3), torch.ones_like(x), p1, p2, beta)[0]
     assert gx.abs().min().item() > 0  # normal values are untouched
     assert (torch.tensor(1e-38) * torch.tensor(1e-3)).item() != 0  # torch still sees denormals
+
+
+# ---------------------------------------------------------------- float16 / bfloat16
+
+_LOW = {torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}  # half an ulp, relative
+
+
+def _low_inputs(dtype, beta_kind, channels_last, seed=5):
+    """x and grad exactly representable in ``dtype``; float32 coefficients (autocast)."""
+    ts = inputs(BETA_SHAPES[beta_kind], seed=seed, channels_last=channels_last)
+    x, p1, p2, beta = (t.detach() for t in ts)
+    g = torch.Generator().manual_seed(seed + 1)
+    go = torch.randn(x.shape, generator=g, dtype=torch.float64)
+    if channels_last:
+        go = go.contiguous(memory_format=torch.channels_last)
+    return x.to(dtype), go.to(dtype), p1.float(), p2.float(), beta.float()
+
+
+@pytest.mark.parametrize('dtype', list(_LOW))
+@pytest.mark.parametrize('beta_kind', list(BETA_SHAPES))
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('threads', [1, 2])
+def test_low_precision_against_formula_float64(dtype, beta_kind, channels_last, threads,
+                                               monkeypatch):
+    """bf16/fp16 x read and written as such, computed in float32: within half an ulp."""
+    monkeypatch.setattr(cpu_acon, '_PARALLEL_MIN', 0 if threads > 1 else 1 << 40)
+    x, go, p1, p2, beta = _low_inputs(dtype, beta_kind, channels_last)
+    assert cpu_acon.supports(x, p1, p2, beta) is None
+    y = cpu_acon.forward(x, p1, p2, beta)
+    gx, g1, g2, gb = cpu_acon.backward(go, x, p1, p2, beta)
+    assert y.dtype == gx.dtype == dtype and g1.dtype == gb.dtype == torch.float32
+    assert y.is_contiguous(memory_format=torch.channels_last if channels_last
+                           else torch.contiguous_format)
+    ref = _grads(acon_c_reference, [t.double() for t in (x, p1, p2, beta)], go.double())
+    ulp = _LOW[dtype]
+    for got, exp in ((y, ref[0]), (gx, ref[1])):
+        err = (got.double() - exp).abs()
+        assert (err <= exp.abs() * ulp * 1.001 + 1e-6).all(), err.max().item()
+    for got, exp in zip((g1, g2, gb), ref[2:]):  # float32 sums of exact products
+        torch.testing.assert_close(got.double(), exp, rtol=1e-5, atol=1e-5 * exp.abs().max())
+
+
+@pytest.mark.parametrize('dtype', list(_LOW))
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_low_precision_is_the_float32_kernel_rounded(dtype, channels_last):
+    """The bf16/fp16 kernel's y and grad_x are the float32 kernel's, rounded once."""
+    x, go, p1, p2, beta = _low_inputs(dtype, 'channel', channels_last, seed=9)
+    y = cpu_acon.forward(x, p1, p2, beta)
+    y32 = cpu_acon.forward(x.float(), p1, p2, beta)
+    assert torch.equal(y, y32.to(dtype))
+    got = cpu_acon.backward(go, x, p1, p2, beta)
+    f32 = cpu_acon.backward(go.float(), x.float(), p1, p2, beta)
+    assert torch.equal(got[0], f32[0].to(dtype))
+    for a, b in zip(got[1:], f32[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_low_precision_special_values():
+    """inf, -inf, NaN and overflow give the float32 kernel's values, rounded (at -inf the
+    kernel's x * (d * s + p2) is -inf where the formula's -inf * 0 is NaN)."""
+    x = torch.tensor([0.0, 1.0, -1.0, float('inf'), -float('inf'), float('nan'), 65504.0,
+                      -3e38]).view(1, 1, 8)
+    p1, p2, beta = torch.ones(1, 1, 1), torch.full((1, 1, 1), 0.25), torch.ones(1, 1, 1)
+    for dtype in _LOW:
+        xl = x.to(dtype)
+        y = cpu_acon.forward(xl, p1, p2, beta)
+        expected = cpu_acon.forward(xl.float(), p1, p2, beta).to(dtype)
+        assert torch.equal(y.isnan(), expected.isnan()), (dtype, y, expected)
+        finite = ~expected.isnan()
+        assert torch.equal(y[finite], expected[finite]), (dtype, y, expected)
+
+
+def test_empty_input_needs_no_kernel():
+    x = torch.empty(0, C, H, W, dtype=torch.bfloat16)
+    p = torch.randn(1, C, 1, 1)
+    assert cpu_acon.supports(x, p, p, p) is None
+    assert cpu_acon.forward(x, p, p, p).shape == x.shape
+    gx, g1, g2, gb = cpu_acon.backward(x, x, p, p, p)
+    assert gx.shape == x.shape and gx.dtype == torch.bfloat16
+    assert all(torch.equal(g, torch.zeros_like(p)) for g in (g1, g2, gb))

@@ -195,9 +195,15 @@ def test_supports_names_each_reason():
     m = _module('bn')
     assert m.explain_fused(x) is None
     with default_impl('reference'):
-        assert "impl='reference'" in m.explain_fused(x)
+        assert m.explain_fused(x) == "impl='reference' has no fused node (those: cpp)"
     assert "impl='eager'" in MetaAconC(12, reduction=4, impl='eager').double().explain_fused(x)
-    assert 'float32/float64' in m.float().explain_fused(x.float().half())
+    assert m.explain_fused(x[:0]).startswith('cpp: x is a torch.float64 (0, 12, 5, 7) tensor')
+    assert 'torch.float64 on cpu, x is torch.float16 on cpu' in m.explain_fused(x.half())
+    assert m.explain_fused(x.long()) == (
+        "cpp: x is torch.int64; 'cpp' takes float16, bfloat16, float32, float64")
+    bf16 = _module('bn').bfloat16()  # model.bfloat16(): parameters must stay float32
+    assert 'in torch.float32 for it' in bf16.explain_fused(x.bfloat16())
+    assert _module('bn').float().explain_fused(x.bfloat16()) is None  # autocast
     m = _module('bn')
     assert 'neither contiguous nor channels_last' in m.explain_fused(x.transpose(2, 3))
     assert "mode='layer'" in MetaAconC(12, mode='layer').double().explain_fused(x)
@@ -282,3 +288,35 @@ def test_backbone_with_frozen_stage_equals_module_path(with_cp, norm_eval):
         net.layer2[0].acon1.bn1.buffers(), AconResNet(depth=18, base_channels=16).double()
         .layer2[0].acon1.bn1.buffers()))
     assert moved == (not norm_eval)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('training', [True, False])
+def test_low_precision_input_with_float32_module(dtype, channels_last, training):
+    """bf16/fp16 x (autocast) into a float32 module: fused, against float64 and float32.
+
+    y is the float32 fused node's output on x.float(), rounded once; grad_x within an ulp
+    (it is written, then the mean's gradient added, in x's dtype); the parameters'
+    gradients and the running statistics as the float32 node's; x's dtype kept.
+    """
+    x, go = _inputs(4, channels_last=channels_last)
+    x, go = x.to(dtype), go.to(dtype)
+    m = _module('bn').float().train(training)
+    m32, m64 = copy.deepcopy(m), copy.deepcopy(m).double()
+    assert m.explain_fused(x) is None
+    got = _step(m, x, go)
+    f32 = _step(m32, x.float(), go.float())
+    f64 = _step(m64, x.double(), go.double())
+    assert got[0].dtype == got[1].dtype == dtype
+    assert got[0].is_contiguous(memory_format=torch.channels_last if channels_last
+                                else torch.contiguous_format)
+    assert torch.equal(got[0], f32[0].to(dtype))
+    ulp = {torch.bfloat16: 2.0 ** -7, torch.float16: 2.0 ** -10}[dtype]
+    err = (got[1].double() - f64[1]).abs()
+    assert (err <= f64[1].abs() * ulp + 1e-3 * f64[1].abs().max()).all(), err.max().item()
+    for a, b, c in zip(got[2:], f32[2:], f64[2:]):
+        assert a.dtype == b.dtype
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a.double(), c.double(), rtol=2e-3,
+                                   atol=2e-3 * c.abs().max().item() + 1e-6)

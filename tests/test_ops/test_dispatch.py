@@ -1,14 +1,16 @@
 """mmacon/ops/dispatch.py: which impl runs, why not, defaults, fallbacks, the dtype policy."""
 import warnings
+from unittest.mock import ANY
 
 import pytest
 import torch
 
-from mmacon.models.activations import AconB, AconC, MetaAconC, acon_c_reference
-from mmacon.ops import (IMPLS, acon_c, check_impl, default_impl, dispatch, explain_impl,
-                        get_default_impl, resolve_impl, set_default_impl)
-from mmacon.ops import cpu_acon
-from mmacon.ops.backends import BACKENDS
+from mmacon.models.activations import AconB, AconC, MetaAconC
+from mmacon.ops import (IMPLS, acon_c, check_impl, choose, default_impl, dispatch, explain_impl,
+                        get_default_impl, refusals, resolve_impl, set_default_impl)
+from mmacon.ops import backends, cpu_acon
+from mmacon.ops.backends import ACON_C, BACKENDS
+from mmacon.ops.reference import acon_c_reference
 from tests.test_ops.helpers import BETA_SHAPES, C, inputs
 
 
@@ -36,15 +38,114 @@ def test_auto_is_cpp_on_cpu_and_aconb_broadcast_p1():
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_low_precision_falls_back_from_cpp_and_keeps_dtype(dtype):
-    x, p1, p2, beta = (t.to(dtype) for t in _detached())
-    assert resolve_impl('cpp', x, p1, p2, beta) == 'eager'
-    assert explain_impl('cpp', x, p1, p2, beta) == (
-        f'cpp: x is {dtype}, the kernel takes float32 or float64')
+def test_low_precision_runs_on_cpp_and_keeps_dtype(dtype):
+    x, p1, p2, beta = (t.to(dtype) for t in _detached())  # coefficients in x's dtype too
+    assert resolve_impl('cpp', x, p1, p2, beta) == 'cpp'
+    assert explain_impl('cpp', x, p1, p2, beta) is None
     y = acon_c(x, p1, p2, beta, impl='cpp')
     assert y.dtype == dtype
     torch.testing.assert_close(y.float(), acon_c_reference(x.float(), p1.float(), p2.float(),
                                                            beta.float()), rtol=5e-2, atol=5e-2)
+
+
+def test_bf16_autocast_takes_the_kernel_silently():
+    """A conv's bfloat16 output under CPU autocast: 'auto' runs the C++ kernel, no warning."""
+    conv = torch.nn.Conv2d(3, C, 3, padding=1)
+    act = AconC(C)
+    x = torch.randn(2, 3, 6, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            h = conv(x)
+            assert h.dtype == torch.bfloat16
+            assert resolve_impl('auto', h, act.p1, act.p2, act.beta) == (
+                'cpp' if cpu_acon.available() is None else 'eager')
+            y = act(h)
+        y.float().sum().backward()
+    assert y.dtype == torch.bfloat16
+    assert act.p1.grad.dtype == act.beta.grad.dtype == torch.float32
+    expected = acon_c_reference(h.detach().double(), act.p1.double(), act.p2.double(),
+                                act.beta.double())
+    err = (y.double() - expected).abs()
+    assert (err <= expected.abs() * 2.0 ** -8 + 1e-6).all(), err.max().item()
+
+
+def test_auto_fallback_warns_once_with_reason_and_fix(monkeypatch):
+    monkeypatch.setattr(dispatch, '_warned', set())
+    x, p1, p2, beta = _detached()
+    xt = x.transpose(2, 3)
+    if cpu_acon.available() is not None:
+        pytest.skip(f'no CPU kernel here: {cpu_acon.available()}')
+    with pytest.warns(UserWarning) as record:
+        assert resolve_impl('auto', xt, p1, p2, beta) == 'eager'
+    (w,) = record
+    msg = str(w.message)
+    assert "impl='auto' runs ACON-C on cpu in 'eager'" in msg
+    assert 'x is neither contiguous nor channels_last' in msg
+    assert 'Fix: pass x contiguous or channels_last' in msg
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert resolve_impl('auto', xt, p1, p2, beta) == 'eager'  # once per reason
+        assert resolve_impl('cpp', xt, p1, p2, beta) == 'eager'  # asked for: silent
+        assert resolve_impl('eager', xt, p1, p2, beta) == 'eager'
+
+
+def test_explain_impl_lists_every_backend():
+    x, p1, p2, beta = _detached()
+    xt = x.transpose(2, 3)
+    text = explain_impl('cpp', xt, p1, p2, beta)
+    assert text.startswith('cpp: x is neither contiguous nor channels_last')
+    assert "runs 'eager'" in text
+    for name in ('reference: takes it', 'eager: takes it', 'cpp: x is neither', 'triton: '):
+        assert name in text
+    assert set(refusals(xt, p1, p2, beta)) == set(ACON_C)
+    assert refusals(xt, p1, p2, beta)['eager'] is None
+
+
+@pytest.mark.parametrize('impl', ['auto', 'reference', 'eager', 'cpp'])
+@pytest.mark.parametrize('dtype', [torch.float64, torch.bfloat16])
+def test_empty_batch_forward_and_backward(impl, dtype):
+    """N = 0: the empty output and zero coefficient gradients, for every impl."""
+    x = torch.empty(0, C, 5, 7, dtype=dtype, requires_grad=True)
+    ps = [torch.randn(1, C, 1, 1, dtype=torch.float64 if dtype == torch.float64
+                      else torch.float32, requires_grad=True) for _ in range(3)]
+    y = acon_c(x, *ps, impl=impl)
+    assert y.shape == x.shape and y.dtype == dtype
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    for p in ps:
+        assert p.grad is not None and torch.equal(p.grad, torch.zeros_like(p))
+
+
+def test_compiled_was_removed_with_a_hint():
+    with pytest.raises(ValueError, match=r"impl='compiled' was removed"):
+        AconC(4, impl='compiled')
+
+
+def test_meta_acon_fused_choice():
+    m = MetaAconC(C, reduction=2).double()
+    x = _detached()[0]
+    args = (m.p1, m.p2, m.fc1, m.bn1, m.fc2, m.bn2)
+    on_cpu = cpu_acon.available() is None
+    expected = ('cpp', None) if on_cpu else (None, ANY)
+    assert choose('meta_acon_fused', 'auto', x, *args) == expected
+    assert choose('meta_acon_fused', 'eager', x, *args) == (
+        None, "impl='eager' has no fused node (those: cpp)")
+    name, why = choose('meta_acon_fused', 'auto', x.transpose(2, 3), *args)
+    assert name is None and why == 'cpp: x is neither contiguous nor channels_last'
+
+
+def test_meta_acon_fused_auto_skips_names_without_an_entry(monkeypatch):
+    """AUTO may list a fused CUDA node this install lacks: 'auto' skips it, the module path
+    runs and says so (a CUDA tensor faked: only the device type and dtype are read)."""
+    monkeypatch.setitem(backends.AUTO['meta_acon_fused'], 'cuda', ('triton',))
+    monkeypatch.delitem(backends.META_ACON_FUSED, 'triton', raising=False)
+
+    class FakeCuda:
+        type = 'cuda'
+
+    x = type('X', (), {'device': FakeCuda(), 'dtype': torch.float32})()
+    assert choose('meta_acon_fused', 'auto', x) == (None, 'no fused node runs on cuda')
 
 
 @pytest.mark.parametrize('impl', ['reference', 'eager', 'cpp'])
@@ -80,13 +181,13 @@ def test_integer_input_is_the_plain_formula():
 def test_fallbacks_under_tracing_export_and_scripting(monkeypatch):
     x, p1, p2, beta = _detached()
     seen = []
-    real = dispatch._resolve
+    real = dispatch.choose
 
     def spy(*a, **k):
-        seen.append(real(*a, **k)[0])
+        seen.append(real(*a, **k)[0])  # noqa
         return real(*a, **k)
 
-    monkeypatch.setattr(dispatch, '_resolve', spy)
+    monkeypatch.setattr(dispatch, 'choose', spy)
     m = AconC(C, impl='cpp').double()
     traced = torch.jit.trace(m, (x,), check_trace=False)
     assert seen == ['reference']
@@ -97,16 +198,19 @@ def test_fallbacks_under_tracing_export_and_scripting(monkeypatch):
                                acon_c_reference(x, p1, p2, beta), rtol=0, atol=1e-12)
     monkeypatch.setattr(torch.onnx, 'is_in_onnx_export', lambda: True)
     for impl in IMPLS:
-        assert real(impl, x, p1, p2, beta) == ('reference', 'tracing and ONNX export use the '
-                                               'plain formula')
+        assert real('acon_c', impl, x, p1, p2, beta) == (
+            'reference', 'tracing and ONNX export use the plain formula')
 
 
 def test_cpu_kernel_unavailable_falls_back_to_eager(monkeypatch):
     monkeypatch.setattr(cpu_acon, 'available', lambda: 'no C++ compiler found')
+    monkeypatch.setattr(dispatch, '_warned', set())
     x, p1, p2, beta = _detached()
-    assert resolve_impl('auto', x, p1, p2, beta) == 'eager'
+    with pytest.warns(UserWarning, match=r"no C\+\+ compiler found\. Fix: .*install a C\+\+"):
+        assert resolve_impl('auto', x, p1, p2, beta) == 'eager'
     assert resolve_impl('cpp', x, p1, p2, beta) == 'eager'
-    assert explain_impl('cpp', x, p1, p2, beta) == 'cpp: no C++ compiler found'
+    assert explain_impl('cpp', x, p1, p2, beta).startswith(
+        "cpp: no C++ compiler found; runs 'eager'.")
 
 
 def test_triton_unavailable_is_an_error_naming_what_is_missing(monkeypatch):
@@ -120,21 +224,23 @@ def test_triton_unavailable_is_an_error_naming_what_is_missing(monkeypatch):
 
 
 def test_auto_on_cuda_without_triton_warns_once(monkeypatch):
-    """'auto' on a CUDA tensor (faked: only the device type is read) without Triton."""
+    """'auto' on a CUDA tensor (faked: only the device type and dtype are read) without Triton."""
     monkeypatch.setattr(BACKENDS['triton'], 'available', lambda: 'Triton is not importable')
-    monkeypatch.setattr(dispatch, '_warned_cuda', False)
+    monkeypatch.setattr(dispatch, '_warned', set())
 
     class FakeCuda:
         type = 'cuda'
 
-    x = type('X', (), {'device': FakeCuda()})()
-    with pytest.warns(UserWarning, match=r"impl='auto' on CUDA .*'eager'.*Triton is not "):
-        assert dispatch._auto(x) == 'eager'
+    x = type('X', (), {'device': FakeCuda(), 'dtype': torch.float32})()
+    with pytest.warns(UserWarning, match=r"impl='auto' runs ACON-C on cuda in 'eager'.*"
+                                         r"Triton is not importable\. Fix: install Triton"):
+        assert choose('acon_c', 'auto', x, None, None, None)[0] == 'eager'
     with warnings.catch_warnings():
         warnings.simplefilter('error')
-        assert dispatch._auto(x) == 'eager'
+        assert choose('acon_c', 'auto', x, None, None, None)[0] == 'eager'
     monkeypatch.setattr(BACKENDS['triton'], 'available', lambda: None)
-    assert dispatch._auto(x) == 'triton'
+    monkeypatch.setattr(backends.triton_acon, 'supports', lambda *a: None)
+    assert choose('acon_c', 'auto', x, None, None, None) == ('triton', None)
 
 
 def test_impl_switch_validation_and_defaults():

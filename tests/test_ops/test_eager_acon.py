@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mmacon.models.activations import acon_c_reference
+from mmacon.ops.reference import acon_c_reference
 from mmacon.ops import eager_acon
 from tests.test_ops.helpers import BETA_SHAPES, N, C, H, W, inputs
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from mmacon.models.activations import AconC, MetaAconC, acon_c_reference
+from mmacon.models.activations import AconC, MetaAconC
 from mmacon.ops import BACKENDS, AconCFunction, acon_c
+from mmacon.ops.reference import acon_c_reference
 from tests.test_ops.helpers import (BETA_SHAPES, C, H, N, W, inputs, saved_bytes,
                                     value_and_grads)
 
@@ -199,7 +200,7 @@ def test_ddp_single_process_gloo():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-@pytest.mark.parametrize('impl', ['auto', 'eager', 'compiled', 'triton'])
+@pytest.mark.parametrize('impl', ['auto', 'eager', 'triton'])
 @pytest.mark.parametrize('beta_kind', list(BETA_SHAPES))
 def test_cuda_matches_formula(impl, beta_kind):
     ts = [t.detach().float().cuda() for t in inputs(BETA_SHAPES[beta_kind])]

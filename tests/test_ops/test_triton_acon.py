@@ -14,8 +14,8 @@ import sys
 import pytest
 import torch
 
-from mmacon.models.activations.functional import acon_c_reference
 from mmacon.ops import triton_acon
+from mmacon.ops.reference import acon_c_reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CUDA = torch.cuda.is_available()

@@ -57,7 +57,7 @@ class AconC(nn.Module):
             or ``'swish'`` (p1 = 1, p2 = 0, beta = 1: starts as Swish/SiLU).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ``'auto'`` (follow :func:`set_default_impl`, else the fastest available),
-            ``'reference'``, ``'eager'``, ``'cpp'``, ``'compiled'`` or ``'triton'``; see
+            ``'reference'``, ``'eager'``, ``'cpp'`` or ``'triton'``; see
             :mod:`mmacon.ops.dispatch`.
     Shape: (N, C, *) -> (N, C, *).
     """

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
+from mmacon.ops.reference import smooth_max
+
 from ._checks import check_channels_arg, check_input, checked_args
-from .functional import smooth_max
 from .meta_acon import _build_norm
 
 

@@ -24,7 +24,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmacon.ops import acon_c, check_impl, cpu_meta_acon
+from mmacon.ops import META_ACON_FUSED, acon_c, check_impl, choose
 from mmacon.ops.small_graph import single_threaded
 
 from ._checks import check_channels_arg, check_input, checked_args, describe
@@ -111,8 +111,8 @@ class MetaAconC(nn.Module):
         init: ``'official'`` (p1, p2 ~ N(0, 1)) or ``'swish'`` (p1 = 1, p2 = 0).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
         impl: ACON-C implementation, ``'auto'`` (follow :func:`set_default_impl`, else
-            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'``,
-            ``'compiled'`` or ``'triton'``; beta's gradient flows into the generator with
+            the fastest available), ``'reference'``, ``'eager'``, ``'cpp'`` or
+            ``'triton'``; beta's gradient flows into the generator with
             every impl. On CPU, ``'auto'``/``'cpp'`` with the channel-wise generator and a
             BN (or no) norm run mean, generator and ACON-C as one fused node
             (:mod:`mmacon.ops.cpu_meta_acon`; the generator in float64, so float32 results
@@ -215,23 +215,29 @@ class MetaAconC(nn.Module):
             y = self._norm(self.bn, self.fc(x))
         return torch.sigmoid(y)
 
-    def explain_fused(self, x: Tensor) -> str | None:
-        """Why this call does not take the fused CPU path (None when it does)."""
+    def _fused(self, x: Tensor) -> tuple:
+        """(the fused node that runs this call or None, why not; see mmacon.ops.choose)."""
         if self.mode != 'channel':
-            return f"mode={self.mode!r}: only the channel-wise generator is fused"
+            return None, f"mode={self.mode!r}: only the channel-wise generator is fused"
         p, m = self._parameters, self._modules
-        return cpu_meta_acon.supports(self.impl, x, p['p1'], p['p2'], m['fc1'], m['bn1'],
-                                      m['fc2'], m['bn2'])
+        return choose('meta_acon_fused', self.impl, x, p['p1'], p['p2'], m['fc1'], m['bn1'],
+                      m['fc2'], m['bn2'])
+
+    def explain_fused(self, x: Tensor) -> str | None:
+        """Why this call does not take a fused node (None when it does)."""
+        name, why = self._fused(x)
+        return None if name is not None else why
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.channels, ndim=4)
-        if self.mode == 'channel' and self.explain_fused(x) is None:
+        name = self._fused(x)[0]
+        if name is not None:
             # one autograd node for mean, generator and ACON-C (mmacon.ops.cpu_meta_acon)
             p, m = self._parameters, self._modules
             bn1, bn2 = m['bn1'], m['bn2']
             running = (self._one_value(bn1, x), self._one_value(bn2, x))
-            return cpu_meta_acon.meta_acon_c(x, p['p1'], p['p2'], m['fc1'], bn1, m['fc2'], bn2,
-                                             running)
+            return META_ACON_FUSED[name].meta_acon_c(x, p['p1'], p['p2'], m['fc1'], bn1,
+                                                     m['fc2'], bn2, running)
         return acon_c(x, self.p1, self.p2, self.generate_beta(x), self.impl)
 
     def _one_value(self, norm: nn.Module, x: Tensor) -> bool:

@@ -11,11 +11,9 @@ import pytest
 
 from mmacon.ops import default_impl
 
-# 'auto' resolves to the fused CPU kernel ('cpp') on CPU; 'compiled' is torch.compile's
-# (about a minute of compiling on 2 cores). MMACON_TEST_IMPLS (comma-separated) narrows
-# the list, e.g. MMACON_TEST_IMPLS=auto for a quick run.
-TEST_IMPLS = tuple(os.environ.get('MMACON_TEST_IMPLS',
-                                  'auto,eager,reference,compiled').split(','))
+# 'auto' resolves to the fused CPU kernel ('cpp') on CPU. MMACON_TEST_IMPLS
+# (comma-separated) narrows the list, e.g. MMACON_TEST_IMPLS=auto for a quick run.
+TEST_IMPLS = tuple(os.environ.get('MMACON_TEST_IMPLS', 'auto,eager,reference').split(','))
 
 
 def pytest_generate_tests(metafunc):

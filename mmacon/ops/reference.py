@@ -1,9 +1,9 @@
-"""Functional core of the ACON family: the math lives here, once.
+"""The ACON family's math, once: the plain formulas every kernel is checked against.
 
-The kernels that compute ACON-C fast (and :func:`mmacon.ops.acon_c`, which picks one)
-live in :mod:`mmacon.ops`; every one of them is tested against
-:func:`acon_c_reference` in float64. Their backward formulas are derived in
-:mod:`mmacon.ops.eager_acon`.
+Torch alone (this module is the bottom of the layering: :mod:`mmacon.models` imports it,
+never the reverse). The kernels that compute ACON-C fast (and :func:`mmacon.ops.acon_c`,
+which picks one) are checked against :func:`acon_c_reference` in float64; their
+backward formulas are derived in :mod:`mmacon.ops.eager_acon`.
 
 All functions broadcast: ``x`` is (N, C, *) and the coefficients are any shape
 that broadcasts against it, e.g. (1, C, 1, 1) per channel, (N, C, 1, 1) per
