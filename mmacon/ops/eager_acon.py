@@ -4,7 +4,7 @@ Runs anywhere PyTorch does (the fallback of every other backend). Notation, all
 tensors broadcast against ``x`` of shape (N, C, *):
 
     d = p1 - p2,  u = d * x,  t = beta * u,  s = sigmoid(t)
-    y = u * s + p2 * x = x * (d * s + p2)          (acon_c_reference, functional.py)
+    y = u * s + p2 * x = x * (d * s + p2)          (acon_c_reference, reference.py)
 
 Backward, with ``g = d(u * s)/du = s + t * s * (1 - s)``:
 
