@@ -24,7 +24,8 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmacon.ops import acon_c, check_impl, cpu_meta_acon
+from mmacon.ops import acon_c, check_impl, cpu_meta_acon, get_default_impl
+from mmacon.ops import triton_meta_acon  # fused node on CUDA (issue 18 section 4)
 from mmacon.ops.small_graph import single_threaded
 
 from ._checks import check_channels_arg, check_input, checked_args, describe
@@ -215,23 +216,33 @@ class MetaAconC(nn.Module):
             y = self._norm(self.bn, self.fc(x))
         return torch.sigmoid(y)
 
+    # --- fused node choice (issue 18 section 4; the integrator routes it through the
+    # backend table): the Triton node for non-CPU tensors and for impl='triton', else
+    # the C++ CPU node.
+    def _fused_node(self, x: Tensor):
+        impl = get_default_impl() if self.impl == 'auto' else self.impl
+        return triton_meta_acon if x.device.type != 'cpu' or impl == 'triton' \
+            else cpu_meta_acon
+    # --- end of the fused node choice
+
     def explain_fused(self, x: Tensor) -> str | None:
-        """Why this call does not take the fused CPU path (None when it does)."""
+        """Why this call does not take the fused path (None when it does)."""
         if self.mode != 'channel':
             return f"mode={self.mode!r}: only the channel-wise generator is fused"
         p, m = self._parameters, self._modules
-        return cpu_meta_acon.supports(self.impl, x, p['p1'], p['p2'], m['fc1'], m['bn1'],
-                                      m['fc2'], m['bn2'])
+        return self._fused_node(x).supports(self.impl, x, p['p1'], p['p2'], m['fc1'],
+                                            m['bn1'], m['fc2'], m['bn2'])
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(type(self).__name__, x, self.channels, ndim=4)
         if self.mode == 'channel' and self.explain_fused(x) is None:
-            # one autograd node for mean, generator and ACON-C (mmacon.ops.cpu_meta_acon)
+            # one autograd node for mean, generator and ACON-C (mmacon.ops.cpu_meta_acon,
+            # mmacon.ops.triton_meta_acon)
             p, m = self._parameters, self._modules
             bn1, bn2 = m['bn1'], m['bn2']
             running = (self._one_value(bn1, x), self._one_value(bn2, x))
-            return cpu_meta_acon.meta_acon_c(x, p['p1'], p['p2'], m['fc1'], bn1, m['fc2'], bn2,
-                                             running)
+            return self._fused_node(x).meta_acon_c(x, p['p1'], p['p2'], m['fc1'], bn1,
+                                                   m['fc2'], bn2, running)
         return acon_c(x, self.p1, self.p2, self.generate_beta(x), self.impl)
 
     def _one_value(self, norm: nn.Module, x: Tensor) -> bool:
