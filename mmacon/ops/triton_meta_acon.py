@@ -62,10 +62,16 @@ _NUM_WARPS = 4
 
 # ------------------------------------------------------------------ kernels
 
-_jit = triton.jit if triton is not None else (lambda fn: fn)
+def _jit(*ints: str):
+    """triton.jit, not specialising on the values of ``ints`` (a value of 1 or a multiple of
+    16 would each compile another variant); the contiguous extent I stays specialised, as
+    its divisibility decides vectorised loads."""
+    if triton is None:
+        return lambda fn: fn
+    return triton.jit(do_not_specialize=ints)
 
 
-@_jit
+@_jit('R', 'RB', 'CB', 'tiles')
 def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles,
                         ALONG_ROWS: tl.constexpr, ACC: tl.constexpr, BR: tl.constexpr,
                         BI: tl.constexpr):
@@ -102,7 +108,7 @@ def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles,
         tl.store(part_ptr + (o * R + rows) * CB + cb, tl.sum(acc, axis=1), mask=rmask1)
 
 
-@_jit
+@_jit('R', 'RB', 'CB', 'C')
 def _grad_x_kernel(g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gm_ptr, R, I, RB, CB, C,
                    CH_ROWS: tl.constexpr, ACC: tl.constexpr, BR: tl.constexpr,
                    BI: tl.constexpr):
