@@ -340,10 +340,10 @@ def test_cpu_tensors_take_the_cpp_node_unless_triton_is_asked():
                                                   (torch.bfloat16, True)],
                          ids=['float32-nchw', 'bfloat16-nhwc'])
 def test_cuda_real_size_auto_against_float64(dtype, channels_last):
-    """impl='auto' on CUDA takes the fused node; 8x64x56x56 against the float64 module path."""
+    """impl='auto' on CUDA takes the fused node; 8x64x56x56 against the float64 module path
+    (float32 parameters, as under autocast)."""
     fused, ref = _module(dtype=torch.float32, c=64)
     fused.impl = 'auto'
-    fused.to(dtype)
     x, go = _inputs(n=8, c=64, h=56, w=56, dtype=dtype, channels_last=channels_last)
     assert fused.explain_fused(x) is None
     expected = _step(ref.double(), x.double(), go.double())
@@ -351,11 +351,13 @@ def test_cuda_real_size_auto_against_float64(dtype, channels_last):
     tol = 1e-4 if dtype == torch.float32 else 3e-2
     for a, b in zip(got, expected):
         scale = max(1.0, b.abs().max().item())
-        torch.testing.assert_close(a.double(), b, rtol=tol, atol=tol * scale)
+        torch.testing.assert_close(a.double(), b.double(), rtol=tol, atol=tol * scale)
 
 
 @needs_cuda
 def test_cuda_autocast_bf16_and_bit_identical_repeats():
+    """A conv under bf16 autocast feeding the fused node: twice bit-identical, and as the
+    module path under autocast to bfloat16's rounding."""
     fused, ref = _module(dtype=torch.float32, c=64)
     conv = nn.Conv2d(64, 64, 3, padding=1).cuda()
     x, go = _inputs(n=8, c=64, h=56, w=56, dtype=torch.float32, channels_last=True)
