@@ -7,6 +7,8 @@
   C++, source ``acon_c_cpu.cpp``), :mod:`.compiled_acon` (torch.compile), :mod:`.triton_acon`.
 - :mod:`.cpu_meta_acon`: Meta-ACON's channel-wise generator and ACON-C as one fused CPU
   autograd node (source ``meta_acon_cpu.cpp``, built into the same library).
+- :mod:`.triton_meta_acon`: its CUDA counterpart, Triton kernels around the generator's
+  ATen ops.
 """
 from . import custom_op  # noqa: F401  (registers torch.ops.mmacon.acon_c)
 from .backends import BACKENDS
