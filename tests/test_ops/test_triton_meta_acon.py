@@ -1,22 +1,24 @@
 """mmacon/ops/triton_meta_acon.py: the fused Triton Meta-ACON node against the module path.
 
 Without CUDA the kernels run in Triton's interpreter on CPU tensors (``tests/conftest.py``
-sets ``TRITON_INTERPRET=1`` before triton is imported) with ``impl='triton'``; with CUDA
-the same tests run compiled on the GPU, and the ``test_cuda_*`` ones add real sizes.
-The reference is the module path (``generate_beta`` then ACON-C, ``impl='eager'``) on
-the same device, in float64. Shapes stay tiny (the interpreter is slow), and most tests
-share one shape (one program a sample), so that the GPU compiles few kernel
-variants; ``tiny_blocks`` splits a tiny map over many programs.
+sets ``TRITON_INTERPRET=1`` before triton is imported); with CUDA the same tests run
+compiled on the GPU, and the ``test_cuda_*`` ones add real sizes. Torch alone (no
+mmengine/mmcv): :class:`Meta` holds MetaAconC's channel-wise parameters and generator
+modules under the same names and runs either this node or the module path's ops (mean,
+fc1, bn1, fc2, bn2, sigmoid, the ACON-C formula) on the same device, in float64 (the
+hook in MetaAconC.forward is tested in tests/test_models/test_activations/
+test_meta_acon.py). Shapes stay tiny (the interpreter is slow), and most tests share one
+shape (one program a sample), so that the GPU compiles few kernel variants;
+``tiny_blocks`` splits a tiny map over many programs.
 """
 import copy
-import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mmacon.models.activations import MetaAconC
 from mmacon.ops import default_impl, triton_acon, triton_meta_acon
 from tests.test_ops.helpers import saved_bytes
 
@@ -28,11 +30,11 @@ pytestmark = pytest.mark.skipif(triton_meta_acon.available() is not None,
                                 reason=f'Triton cannot run here: {triton_meta_acon.available()}')
 
 NORMS = {
-    'bn': dict(type='BN'),
+    'bn': dict(),
     'none': None,
-    'bn-no-affine': dict(type='BN', affine=False),
-    'bn-cumulative': dict(type='BN', momentum=None),
-    'bn-no-stats': dict(type='BN', track_running_stats=False),
+    'bn-no-affine': dict(affine=False),
+    'bn-cumulative': dict(momentum=None),
+    'bn-no-stats': dict(track_running_stats=False),
 }
 N, C, H, W = 2, 8, 3, 5   # hidden width max(4, 8 // 4) = 4
 
@@ -47,11 +49,53 @@ def tiny_blocks(monkeypatch):
     monkeypatch.setattr(triton_acon, '_PROGRAM', 16)
 
 
-def _module(norm='bn', dtype=torch.float64, c=C, seed=0):
-    """(fused, module path): the same MetaAconC, impl 'triton' and 'eager'."""
+class Meta(nn.Module):
+    """Meta-ACON-C with the channel-wise generator (reduction 4), fused or the module path.
+
+    ``running``: per norm, normalise with the running statistics in training (MetaAconC's
+    fallback for one value per channel).
+    """
+
+    def __init__(self, c, norm='bn', fused=True, running=(False, False)):
+        super().__init__()
+        hidden = max(4, c // 4)
+        self.p1 = nn.Parameter(torch.randn(1, c, 1, 1))
+        self.p2 = nn.Parameter(torch.randn(1, c, 1, 1))
+        self.fc1 = nn.Conv2d(c, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, c, 1)
+        cfg = NORMS[norm]
+        self.bn1 = nn.Identity() if cfg is None else nn.BatchNorm2d(hidden, **cfg)
+        self.bn2 = nn.Identity() if cfg is None else nn.BatchNorm2d(c, **cfg)
+        self.fused, self.running = fused, running
+
+    def forward(self, x):
+        if self.fused:
+            return triton_meta_acon.meta_acon_c(x, self.p1, self.p2, self.fc1, self.bn1,
+                                                self.fc2, self.bn2, self.running)
+        mean = x.sum((2, 3), keepdim=True) / (x.size(2) * x.size(3))
+        y = self._norm(self.bn1, self.fc1(mean), self.running[0])
+        beta = torch.sigmoid(self._norm(self.bn2, self.fc2(y), self.running[1]))
+        d = self.p1 - self.p2
+        return d * x * torch.sigmoid(beta * d * x) + self.p2 * x
+
+    @staticmethod
+    def _norm(norm, y, running):
+        if running:
+            return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight,
+                                norm.bias, False, 0.0, norm.eps)
+        return norm(y)
+
+    def supports(self, x, impl='triton'):
+        return triton_meta_acon.supports(impl, x, self.p1, self.p2, self.fc1, self.bn1,
+                                         self.fc2, self.bn2)
+
+
+def _module(norm='bn', dtype=torch.float64, c=C, seed=0, running=(False, False)):
+    """(fused, module path): the same Meta, with non-trivial running statistics and
+    affine parameters."""
     torch.manual_seed(seed)
-    m = MetaAconC(c, reduction=4, norm_cfg=NORMS[norm], impl='triton').to(DEVICE, dtype)
-    with torch.no_grad():  # non-trivial running statistics and affine parameters
+    m = Meta(c, norm, running=running).to(DEVICE, dtype)
+    with torch.no_grad():
         for name, t in m.named_buffers():
             if name.endswith('running_mean'):
                 t.normal_()
@@ -61,7 +105,7 @@ def _module(norm='bn', dtype=torch.float64, c=C, seed=0):
             if name.startswith('bn'):
                 p.normal_()
     ref = copy.deepcopy(m)
-    ref.impl = 'eager'
+    ref.fused = False
     return m, ref
 
 
@@ -99,8 +143,7 @@ def test_fused_equals_module_path_float64(norm, channels_last):
     two training steps (the running statistics move), then one in eval mode."""
     fused, ref = _module(norm)
     x, go = _inputs(channels_last=channels_last)
-    assert fused.explain_fused(x) is None
-    assert ref.explain_fused(x) is not None
+    assert fused.supports(x) is None
     for training in (True, True, False):
         fused.train(training)
         ref.train(training)
@@ -152,15 +195,12 @@ def test_frozen_generator_and_input_without_grad():
     _assert_all_close(got, expected)
 
 
-def test_batch_of_one_in_training_uses_running_statistics_like_the_module_path():
-    fused, ref = _module()
+def test_running_statistics_in_training_for_one_value_per_channel():
+    """MetaAconC's fallback for a batch of one: the BNs in training normalise with their
+    running statistics and leave them (and num_batches_tracked) unchanged."""
+    fused, ref = _module(running=(True, True))
     x, go = _inputs(n=1)
-    with pytest.warns(UserWarning, match=r"generator's bn1 .* single value per channel"):
-        got = _step(fused, x, go)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        expected = _step(ref, x, go)
-    _assert_all_close(got, expected)
+    _assert_all_close(_step(fused, x, go), _step(ref, x, go))
     assert int(fused.bn1.num_batches_tracked) == 0  # not a training step of the BN
 
 
@@ -232,7 +272,7 @@ def test_gradcheck_every_input_and_parameter():
         params = {n: v.view_as(p) for (n, p), v in zip(named, ps)}
         return torch.func.functional_call(fused, params, (x,))
 
-    assert fused.explain_fused(x) is None
+    assert fused.supports(x) is None
     assert torch.autograd.gradcheck(fn, (x.requires_grad_(), flat), fast_mode=True)
 
 
@@ -282,54 +322,40 @@ def test_saves_x_and_small_tensors_only():
 
 def test_supports_names_each_reason(monkeypatch):
     m, _ = _module()
-    x, _ = _inputs(n=2)
-    assert m.explain_fused(x) is None
-    args = lambda mod, t, impl: (impl, t, mod.p1, mod.p2, mod.fc1, mod.bn1, mod.fc2, mod.bn2)  # noqa
-    assert "impl='eager'" in triton_meta_acon.supports(*args(m, x, 'eager'))
+    x, _ = _inputs()
+    assert m.supports(x) is None
+    assert "impl='eager'" in m.supports(x, 'eager')
     if not CUDA:
-        assert "impl='auto' on cpu" in triton_meta_acon.supports(*args(m, x, 'auto'))
+        assert "impl='auto' on cpu" in m.supports(x, 'auto')
     with default_impl('triton'):
-        assert triton_meta_acon.supports(*args(m, x, 'auto')) is None
-    assert 'float16/bfloat16/float32/float64' in m.explain_fused(x.int())
-    assert 'neither contiguous nor channels_last' in m.explain_fused(x.transpose(2, 3))
-    gn = MetaAconC(C, reduction=4, norm_cfg=dict(type='GN', num_groups=2),
-                   impl='triton').to(DEVICE, torch.float64)
-    assert 'bn1 is a GroupNorm' in gn.explain_fused(x)
+        assert m.supports(x, 'auto') is None
+    assert 'float16/bfloat16/float32/float64' in m.supports(x.int())
+    assert 'not a float16/bfloat16/float32/float64 non-empty' in m.supports(x[:0])
+    assert 'neither contiguous nor channels_last' in m.supports(x.transpose(2, 3))
+    gn = copy.deepcopy(m)
+    gn.bn1 = nn.GroupNorm(2, 4).to(DEVICE, torch.float64)
+    assert 'bn1 is a GroupNorm' in gn.supports(x)
     handle = m.bn2.register_forward_hook(lambda *a: None)
-    assert 'bn2 has hooks' in m.explain_fused(x)
+    assert 'bn2 has hooks' in m.supports(x)
     handle.remove()
     handle = nn.modules.module.register_module_forward_hook(lambda *a: None)
     try:
-        assert 'global module hooks' in m.explain_fused(x)
+        assert 'global module hooks' in m.supports(x)
     finally:
         handle.remove()
-    mixed, _ = _module()
+    mixed = copy.deepcopy(m)
     mixed.fc2.float()
-    assert 'torch.float32 on' in mixed.explain_fused(x)
-    assert 'one dtype' in mixed.explain_fused(x)
+    assert 'torch.float32 on' in mixed.supports(x) and 'one dtype' in mixed.supports(x)
 
     class Spy(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             return func(*args, **(kwargs or {}))
 
     with Spy():
-        assert 'TorchDispatchMode' in m.explain_fused(x)
-    assert m.explain_fused(x) is None
+        assert 'TorchDispatchMode' in m.supports(x)
+    assert m.supports(x) is None
     monkeypatch.setattr(triton_meta_acon, '_INTERPRETED', not triton_acon._INTERPRETED)
-    assert 'set it before anything imports triton' in m.explain_fused(x)
-
-
-def test_cpu_tensors_take_the_cpp_node_unless_triton_is_asked():
-    """impl='auto' on CPU stays with the C++ node; 'triton' takes this one (interpreter)."""
-    x = torch.randn(2, C, 3, 3, dtype=torch.float64)
-    m = MetaAconC(C, reduction=4, impl='auto').double()
-    assert m._fused_node(x) is not triton_meta_acon
-    with default_impl('triton'):
-        assert m._fused_node(x) is triton_meta_acon
-    m.impl = 'triton'
-    assert m._fused_node(x) is triton_meta_acon
-    if CUDA:
-        assert MetaAconC(C, impl='auto').cuda()._fused_node(x.cuda()) is triton_meta_acon
+    assert 'set it before anything imports triton' in m.supports(x)
 
 
 # ------------------------------------------------------------------ CUDA, real sizes
@@ -343,9 +369,8 @@ def test_cuda_real_size_auto_against_float64(dtype, channels_last):
     """impl='auto' on CUDA takes the fused node; 8x64x56x56 against the float64 module path
     (float32 parameters, as under autocast)."""
     fused, ref = _module(dtype=torch.float32, c=64)
-    fused.impl = 'auto'
     x, go = _inputs(n=8, c=64, h=56, w=56, dtype=dtype, channels_last=channels_last)
-    assert fused.explain_fused(x) is None
+    assert fused.supports(x, 'auto') is None
     expected = _step(ref.double(), x.double(), go.double())
     got = _step(fused, x, go)
     tol = 1e-4 if dtype == torch.float32 else 3e-2
