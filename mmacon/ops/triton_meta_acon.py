@@ -60,7 +60,9 @@ _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _NORMS = (nn.BatchNorm2d, nn.Identity)  # exact types: a subclass may change forward
 _NUM_WARPS = 4
 
+
 # ------------------------------------------------------------------ kernels
+
 
 def _jit(*ints: str):
     """triton.jit, not specialising on the values of ``ints`` (a value of 1 or a multiple of
