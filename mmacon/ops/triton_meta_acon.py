@@ -73,11 +73,12 @@ def _jit(*ints: str):
     return triton.jit(do_not_specialize=ints)
 
 
-@_jit('R', 'RB', 'CB', 'tiles')
-def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles,
+@_jit('R', 'RB', 'CB', 'tiles', 'count')
+def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles, count,
                         ALONG_ROWS: tl.constexpr, ACC: tl.constexpr, BR: tl.constexpr,
                         BI: tl.constexpr):
-    """Partial spatial sums of x seen as (O, R, I), ``tiles`` (BR, BI) tiles a program.
+    """Partial spatial means of x seen as (O, R, I) (sums / ``count``), ``tiles`` (BR, BI)
+    tiles a program.
 
     ALONG_ROWS (channels-last, (N, H*W, C)): the tiles stack along rows (pixels) and the
     program stores the column sums of its block in ``part[o, rb, :]`` (O, RB, I).
@@ -98,7 +99,8 @@ def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles,
             mask = (rows < R)[:, None] & cmask1[None, :]
             acc += tl.load(x_ptr + (o * R + rows[:, None]) * I + cols[None, :], mask=mask,
                            other=0).to(ACC)
-        tl.store(part_ptr + (o * RB + rb) * I + cols, tl.sum(acc, axis=0), mask=cmask1)
+        tl.store(part_ptr + (o * RB + rb) * I + cols, tl.sum(acc, axis=0) / count,
+                 mask=cmask1)
     else:
         rows = (rb * BR + tl.arange(0, BR)).to(tl.int64)
         rmask1 = rows < R
@@ -107,18 +109,20 @@ def _spatial_sum_kernel(x_ptr, part_ptr, R, I, RB, CB, tiles,
             mask = rmask1[:, None] & (cols < I)[None, :]
             acc += tl.load(x_ptr + (o * R + rows[:, None]) * I + cols[None, :], mask=mask,
                            other=0).to(ACC)
-        tl.store(part_ptr + (o * R + rows) * CB + cb, tl.sum(acc, axis=1), mask=rmask1)
+        tl.store(part_ptr + (o * R + rows) * CB + cb, tl.sum(acc, axis=1) / count,
+                 mask=rmask1)
 
 
-@_jit('R', 'RB', 'CB', 'C')
+@_jit('R', 'RB', 'CB', 'C', 'count')
 def _grad_x_kernel(g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gm_ptr, R, I, RB, CB, C,
-                   CH_ROWS: tl.constexpr, ACC: tl.constexpr, BR: tl.constexpr,
+                   count, CH_ROWS: tl.constexpr, ACC: tl.constexpr, BR: tl.constexpr,
                    BI: tl.constexpr):
-    """``grad_x = grad * (d * g + p2) + gm[n, c]`` on one (BR, BI) tile of (O, R, I).
+    """``grad_x = grad * (d * g + p2) + gm[n, c] / count`` on one (BR, BI) tile of
+    (O, R, I).
 
     p1, p2: (C,); beta, gm: (N, C) contiguous; the channel is the row (CH_ROWS,
     contiguous x) or the column (channels-last). ACON-C's d(y)/dx as
-    :mod:`.triton_acon`; gm: the mean's gradient, dL/dmean / (H * W).
+    :mod:`.triton_acon`; gm: the mean's gradient dL/dmean, count = H * W.
     """
     pid = tl.program_id(0)
     cb = pid % CB
@@ -141,7 +145,7 @@ def _grad_x_kernel(g_ptr, x_ptr, gx_ptr, p1_ptr, p2_ptr, b_ptr, gm_ptr, R, I, RB
     p1 = tl.load(p1_ptr + ch, mask=chmask, other=0).to(ACC)
     p2 = tl.load(p2_ptr + ch, mask=chmask, other=0).to(ACC)
     b = tl.load(b_ptr + o * C + ch, mask=chmask, other=0).to(ACC)
-    gm = tl.load(gm_ptr + o * C + ch, mask=chmask, other=0).to(ACC)
+    gm = tl.load(gm_ptr + o * C + ch, mask=chmask, other=0).to(ACC) / count
     d = p1 - p2
     t = b * (d * x)
     s = tl.sigmoid(t)
@@ -174,13 +178,14 @@ def _device_ctx(x: Tensor):
     return triton_acon._device_ctx(x)
 
 
-def spatial_sums(x: Tensor) -> Tensor:
-    """(N, C) sums of x (N, C, H, W) over H, W, in float32 (float64 for float64).
+def spatial_mean(x: Tensor) -> Tensor:
+    """(N, C) means of x (N, C, H, W) over H, W, in float32 (float64 for float64).
 
-    Two stages: ``_spatial_sum_kernel`` writes one partial sum per program and channel,
-    torch sums them over a fixed axis.
+    Two stages: ``_spatial_sum_kernel`` writes one partial mean per program and channel,
+    torch sums them over a fixed axis where there are several.
     """
     nchw, o, r, i = _view(x)
+    hw = x.size(2) * x.size(3)
     br, bi = triton_acon._tile(r, i)
     along_rows = not nchw
     extent = triton.cdiv(r, br) if along_rows else triton.cdiv(i, bi)
@@ -190,15 +195,17 @@ def spatial_sums(x: Tensor) -> Tensor:
     acc = _acc(x)
     part = torch.empty((o, rb, i) if along_rows else (o, r, cb), dtype=acc, device=x.device)
     with _device_ctx(x):
-        _spatial_sum_kernel[(o * rb * cb,)](x, part, r, i, rb, cb, tiles,
+        _spatial_sum_kernel[(o * rb * cb,)](x, part, r, i, rb, cb, tiles, hw,
                                             ALONG_ROWS=along_rows, ACC=_tl(acc), BR=br, BI=bi,
                                             num_warps=_NUM_WARPS)
-    return part.sum(dim=1 if along_rows else 2)
+    dim = 1 if along_rows else 2
+    return part.sum(dim=dim) if part.size(dim) > 1 else part.squeeze(dim)
 
 
 def grad_x(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor, gm: Tensor
            ) -> Tensor:
-    """ACON-C's grad_x plus ``gm`` (N, C) broadcast over H, W, in x's dtype and strides.
+    """ACON-C's grad_x plus ``gm / (H * W)`` (gm: (N, C), the mean's gradient) broadcast
+    over H, W, in x's dtype and strides.
 
     ``grad`` has x's strides; p1, p2 hold C values, beta and gm N * C, contiguous.
     """
@@ -210,8 +217,8 @@ def grad_x(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor, gm: Te
         else torch.float32
     with _device_ctx(x):
         _grad_x_kernel[(o * rb * cb,)](grad, x, gx, p1, p2, beta, gm, r, i, rb, cb,
-                                       x.size(1), CH_ROWS=nchw, ACC=_tl(acc), BR=br, BI=bi,
-                                       num_warps=_NUM_WARPS)
+                                       x.size(1), x.size(2) * x.size(3), CH_ROWS=nchw,
+                                       ACC=_tl(acc), BR=br, BI=bi, num_warps=_NUM_WARPS)
     return gx
 
 
@@ -255,7 +262,7 @@ def _beta(x: Tensor, gen: Callable[[Tensor], Tensor], dtype: torch.dtype, record
     and its saved tensors are kept as they are (see the module docstring).
     """
     n, c, h, w = x.shape
-    mean = (spatial_sums(x) / (h * w)).to(dtype).view(n, c, 1, 1)
+    mean = spatial_mean(x).to(dtype).view(n, c, 1, 1)
     if not record:
         beta = gen(mean)
         return mean, beta, beta
@@ -316,10 +323,9 @@ class MetaAconCTritonFunction(torch.autograd.Function):
                 out[k] = g
             gmean, out[0] = out[0], None
         if need[0]:
-            n, c, h, w = x.shape
-            acc = _acc(x)
-            gm = (torch.zeros((n, c), dtype=acc, device=x.device) if gmean is None
-                  else (gmean.to(acc) / (h * w)).reshape(n, c).contiguous())
+            n, c = x.shape[:2]
+            gm = (torch.zeros((n, c), dtype=x.dtype, device=x.device) if gmean is None
+                  else gmean.reshape(n, c).contiguous())
             out[0] = grad_x(grad, x, p1.reshape(-1).contiguous(), p2.reshape(-1).contiguous(),
                             beta.reshape(n, c).contiguous(), gm)
         return tuple(out)
