@@ -168,7 +168,7 @@ def test_many_programs_a_map(tiny_blocks):
     """Blocks of 2 x 4: the spatial sums, the reductions and grad_x over several
     programs along rows and columns, with tile loops and masked edges, both layouts."""
     fused, ref = _module(c=4)
-    for channels_last in (False, True):   # (2, 4, 15) / (2, 15, 4): 2 x 4 / 4 x 1 programs
+    for channels_last in (False, True):   # (2, 4, 15) / (2, 15, 4): 8 / 16 ACON-C programs
         x, go = _inputs(c=4, channels_last=channels_last)
         _assert_all_close(_step(fused, x, go), _step(ref, x, go))
 
