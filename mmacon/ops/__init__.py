@@ -14,8 +14,9 @@ toolboxes or :mod:`mmacon.models`; the models import this package, never the rev
 - :mod:`.custom_op`: ``torch.ops.mmacon.acon_c`` for ``torch.compile`` / ``torch.export``.
 - the backends: :mod:`.eager_acon` (PyTorch ops), :mod:`.cpu_acon` (fused C++, source
   ``acon_c_cpu.cpp``), :mod:`.triton_acon`, :mod:`.cpu_meta_acon` (Meta-ACON's channel-wise
-  generator and ACON-C as one CPU node, source ``meta_acon_cpu.cpp``); :mod:`.cpp_loader`
-  builds, caches and loads the C++ sources beside it.
+  generator and ACON-C as one CPU node, source ``meta_acon_cpu.cpp``),
+  :mod:`.triton_meta_acon` (its CUDA counterpart: Triton kernels around the generator's
+  ATen ops); :mod:`.cpp_loader` builds, caches and loads the C++ sources beside it.
 """
 from . import custom_op  # noqa: F401  (registers torch.ops.mmacon.acon_c)
 from .backends import ACON_C, AUTO, BACKENDS, META_ACON_FUSED

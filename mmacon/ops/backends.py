@@ -10,9 +10,9 @@ Each backend is one :class:`Backend`: its ``name``, the ``devices`` and ``dtypes
   The valid ``impl`` names are ``'auto'`` and this table's keys.
 - :data:`META_ACON_FUSED` (kind ``'meta_acon_fused'``): Meta-ACON's channel-wise
   generator, spatial mean and ACON-C as one autograd node, keyed by the ``impl`` it
-  belongs to (``'cpp'``: :mod:`.cpu_meta_acon`). A CUDA node is one more entry
-  (``'triton'``) of the same shape: ``available()``, ``supports(x, p1, p2, fc1, bn1, fc2,
-  bn2)`` and ``meta_acon_c(x, p1, p2, fc1, bn1, fc2, bn2, running)``.
+  belongs to (``'cpp'``: :mod:`.cpu_meta_acon`; ``'triton'``: :mod:`.triton_meta_acon`), each
+  offering ``available()``, ``supports(x, p1, p2, fc1, bn1, fc2, bn2)`` and
+  ``meta_acon_c(x, p1, p2, fc1, bn1, fc2, bn2, running)``.
 - :data:`AUTO`: per kind, the priority list of ``impl='auto'`` for each device type
   (``'*'``: any other device). ``'auto'`` takes the first that does not refuse.
 
@@ -98,6 +98,10 @@ else:
         from . import triton_acon  # its available() says what is missing (CUDA, Triton)
     except ImportError as e:
         triton_acon = _unavailable(f'mmacon.ops.triton_acon failed to import: {e}')
+try:
+    from . import triton_meta_acon  # its available() says what is missing (CUDA, Triton)
+except ImportError as e:
+    triton_meta_acon = _unavailable(f'mmacon.ops.triton_meta_acon failed to import: {e}')
 
 
 class _Triton:
@@ -132,6 +136,9 @@ ACON_C: Dict[str, Backend] = {
 META_ACON_FUSED: Dict[str, Backend] = {
     'cpp': Backend('cpp', ('cpu',), FLOATS, cpu_meta_acon,
                    "Meta-ACON's mean, generator and ACON-C as one C++ CPU node"),
+    # on CPU only under TRITON_INTERPRET=1 (triton_meta_acon.supports says so)
+    'triton': Backend('triton', ('cuda', 'cpu'), FLOATS, triton_meta_acon,
+                      "Meta-ACON's mean and ACON-C in Triton, the generator in ATen, one node"),
 }
 
 TABLES: Dict[str, Dict[str, Backend]] = {'acon_c': ACON_C, 'meta_acon_fused': META_ACON_FUSED}

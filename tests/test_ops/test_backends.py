@@ -14,7 +14,7 @@ def test_the_tables_and_the_impl_names_derive_from_them():
     assert IMPLS == ('auto', 'reference', 'eager', 'cpp', 'triton')
     assert BACKENDS is ACON_C
     assert TABLES == {'acon_c': ACON_C, 'meta_acon_fused': META_ACON_FUSED}
-    assert list(META_ACON_FUSED) == ['cpp']
+    assert list(META_ACON_FUSED) == ['cpp', 'triton']
     for kind, table in TABLES.items():
         assert set(AUTO[kind]) >= {'cpu', 'cuda', '*'}
         for device, order in AUTO[kind].items():

@@ -116,7 +116,10 @@ class MetaAconC(nn.Module):
             every impl. On CPU, ``'auto'``/``'cpp'`` with the channel-wise generator and a
             BN (or no) norm run mean, generator and ACON-C as one fused node
             (:mod:`mmacon.ops.cpu_meta_acon`; the generator in float64, so float32 results
-            differ from the module path by rounding); :meth:`explain_fused` says when not.
+            differ from the module path by rounding); on CUDA, ``'auto'``/``'triton'`` do
+            the same with Triton kernels around the generator's ATen ops
+            (:mod:`mmacon.ops.triton_meta_acon`; also CPU tensors with ``'triton'`` under
+            ``TRITON_INTERPRET=1``); :meth:`explain_fused` says when not.
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
 

@@ -322,3 +322,72 @@ def test_cuda_matches_cpu(mode):
     m = randomised(MetaAconC(32, mode=mode), seed=7).train()
     x = torch.randn(2, 32, 16, 16)
     torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the fused Triton node
+# (mmacon/ops/triton_meta_acon.py; its own tests: tests/test_ops/test_triton_meta_acon.py)
+
+def _triton_device():
+    from mmacon.ops import triton_meta_acon
+    if triton_meta_acon.available() is not None:
+        pytest.skip(f'Triton cannot run here: {triton_meta_acon.available()}')
+    return 'cuda' if torch.cuda.is_available() else 'cpu'  # CPU: TRITON_INTERPRET=1
+
+
+@pytest.mark.one_impl
+@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'nhwc'])
+def test_triton_fused_node_takes_impl_triton_as_the_module_path(channels_last):
+    """MetaAconC(impl='triton') runs the fused Triton node: output, every gradient and
+    every buffer as the module path (impl='eager') in float64, two training steps."""
+    device = _triton_device()
+    m = randomised(MetaAconC(8, reduction=4, impl='triton'), seed=3).to(device).double()
+    ref = copy.deepcopy(m)
+    ref.impl = 'eager'
+    x = torch.randn(2, 8, 3, 5, dtype=torch.float64, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    assert m._fused(x) == ('triton', None) and m.explain_fused(x) is None
+    for _ in range(2):
+        got, expected = [], []
+        for mod, out in ((m, got), (ref, expected)):
+            mod.zero_grad()
+            xi = x.clone().requires_grad_()
+            y = mod(xi)
+            y.square().sum().backward()
+            out += [y, xi.grad] + [p.grad for p in mod.parameters()] + list(mod.buffers())
+        for a, b in zip(got, expected):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    assert int(m.bn2.num_batches_tracked) == 2
+
+
+@pytest.mark.one_impl
+def test_fused_node_choice_by_device_and_impl():
+    """CPU: the C++ node for 'auto'/'cpp', the Triton one (interpreter) for 'triton',
+    also through set_default_impl; CUDA: the Triton one for 'auto'."""
+    from mmacon.ops import default_impl, triton_meta_acon
+    if triton_meta_acon.available() is not None:
+        pytest.skip(f'Triton cannot run here: {triton_meta_acon.available()}')
+    x = torch.randn(2, 8, 3, 3)
+    m = MetaAconC(8, impl='auto')
+    assert m._fused(x)[0] == 'cpp'
+    with default_impl('triton'):
+        assert m._fused(x)[0] == 'triton'
+    assert MetaAconC(8, impl='triton')._fused(x)[0] == 'triton'
+    assert "impl='eager'" in MetaAconC(8, impl='eager').explain_fused(x)
+    if torch.cuda.is_available():
+        assert m.cuda()._fused(x.cuda())[0] == 'triton'
+
+
+@pytest.mark.one_impl
+def test_triton_fused_node_batch_of_one_warns_and_uses_running_stats():
+    device = _triton_device()
+    m = randomised(MetaAconC(8, reduction=4, impl='triton'), seed=3).to(device).double()
+    ref = copy.deepcopy(m)
+    ref.impl = 'eager'
+    x = torch.randn(1, 8, 3, 5, dtype=torch.float64, device=device)
+    with pytest.warns(UserWarning, match=r"generator's bn1 .* single value per channel"):
+        y = m(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.testing.assert_close(y, ref(x), rtol=1e-10, atol=1e-10)
+    assert int(m.bn1.num_batches_tracked) == 0
