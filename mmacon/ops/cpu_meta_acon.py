@@ -103,7 +103,7 @@ def _geometry(x: Tensor, p1: Tensor, beta: Tensor) -> Tuple[ctypes.Array, ctypes
     return geo
 
 
-def _norm_args(norm: nn.Module, running: bool) -> tuple:
+def norm_args(norm: nn.Module, running: bool) -> tuple:
     """(mode, eps, factor, weight, bias, running_mean, running_var) as torch's BN forward.
 
     mode 0: identity, 1: batch statistics (updating the running ones when passed),
@@ -198,12 +198,12 @@ def meta_acon_c(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Modul
         x: (N, C, H, W), contiguous or channels_last.
         p1, p2: (1, C, 1, 1) slopes.
         fc1, bn1, fc2, bn2: the generator's modules (bn*: BatchNorm2d or Identity).
-        running: per norm, use the running statistics in training (see :func:`_norm_args`).
+        running: per norm, use the running statistics in training (see :func:`norm_args`).
     Returns:
         (N, C, H, W), in x's dtype and memory format.
     """
-    m1, eps1, f1, g1, e1, rm1, rv1 = _norm_args(bn1, running[0])
-    m2, eps2, f2, g2, e2, rm2, rv2 = _norm_args(bn2, running[1])
+    m1, eps1, f1, g1, e1, rm1, rv1 = norm_args(bn1, running[0])
+    m2, eps2, f2, g2, e2, rm2, rv2 = norm_args(bn2, running[1])
     n, c, h, w = x.shape
     w1, b1 = fc1._parameters['weight'], fc1._parameters['bias']
     cfg = (ctypes.c_int64 * 5)(n, c, w1.size(0), m1, m2)

@@ -17,7 +17,7 @@ The generator stays in ATen, on (N, C) tensors: ``F.linear`` for the 1x1 convs a
 on the detached mean under ``enable_grad`` from the tensors handed to the node (so the
 gradients of fc1/fc2/BN parameters come back through it). The BatchNorms' running
 statistics and ``num_batches_tracked`` step once per forward, as nn.BatchNorm2d's
-(:func:`.cpu_meta_acon._norm_args`); backward differentiates the kept graph and never
+(:func:`.cpu_meta_acon.norm_args`); backward differentiates the kept graph and never
 runs the generator again. Its saved tensors are kept as they are, not handed to an
 outer ``saved_tensors_hooks`` (non-reentrant checkpointing would otherwise recompute the
 whole block once per gate; see :mod:`.small_graph`).
@@ -45,7 +45,7 @@ from torch.autograd.function import once_differentiable
 from torch.nn.modules import module as _module
 
 from . import triton_acon
-from .cpu_meta_acon import _norm_args
+from .cpu_meta_acon import norm_args
 
 try:
     import triton
@@ -238,7 +238,7 @@ def generator(mean: Tensor, w1: Tensor, b1: Optional[Tensor], n1: _NormArgs, w2:
               b2: Optional[Tensor], n2: _NormArgs) -> Tensor:
     """beta (N, C, 1, 1) from the mean (N, C, 1, 1): the module path's ops, in ATen.
 
-    n1, n2: :func:`.cpu_meta_acon._norm_args` of bn1, bn2 (mode, eps, momentum factor,
+    n1, n2: :func:`.cpu_meta_acon.norm_args` of bn1, bn2 (mode, eps, momentum factor,
     weight, bias, running mean, running var).
     """
     n = mean.size(0)
@@ -416,13 +416,13 @@ def meta_acon_c(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Modul
         p1, p2: (1, C, 1, 1) slopes.
         fc1, bn1, fc2, bn2: the generator's modules (bn*: BatchNorm2d or Identity).
         running: per norm, use the running statistics in training (MetaAconC's fallback
-            for one value per channel; see :func:`.cpu_meta_acon._norm_args`).
+            for one value per channel; see :func:`.cpu_meta_acon.norm_args`).
     Returns:
         (N, C, H, W), in x's dtype and memory format. Steps the BatchNorms' running
         statistics as the module path does.
     """
-    n1 = _norm_args(bn1, running[0])
-    n2 = _norm_args(bn2, running[1])
+    n1 = norm_args(bn1, running[0])
+    n2 = norm_args(bn2, running[1])
     w1, b1 = fc1._parameters['weight'], fc1._parameters.get('bias')
     w2, b2 = fc2._parameters['weight'], fc2._parameters.get('bias')
 
