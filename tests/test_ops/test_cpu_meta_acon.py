@@ -195,7 +195,7 @@ def test_supports_names_each_reason():
     m = _module('bn')
     assert m.explain_fused(x) is None
     with default_impl('reference'):
-        assert m.explain_fused(x) == "impl='reference' has no fused node (those: cpp)"
+        assert m.explain_fused(x) == "impl='reference' has no fused node (those: cpp, triton)"
     assert "impl='eager'" in MetaAconC(12, reduction=4, impl='eager').double().explain_fused(x)
     assert m.explain_fused(x[:0]).startswith('cpp: x is a torch.float64 (0, 12, 5, 7) tensor')
     assert 'torch.float64 on cpu, x is torch.float16 on cpu' in m.explain_fused(x.half())

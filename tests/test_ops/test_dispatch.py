@@ -130,7 +130,7 @@ def test_meta_acon_fused_choice():
     expected = ('cpp', None) if on_cpu else (None, ANY)
     assert choose('meta_acon_fused', 'auto', x, *args) == expected
     assert choose('meta_acon_fused', 'eager', x, *args) == (
-        None, "impl='eager' has no fused node (those: cpp)")
+        None, "impl='eager' has no fused node (those: cpp, triton)")
     name, why = choose('meta_acon_fused', 'auto', x.transpose(2, 3), *args)
     assert name is None and why == 'cpp: x is neither contiguous nor channels_last'
 
