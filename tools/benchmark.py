@@ -7,7 +7,7 @@ downstream configs fine-tuned from its checkpoints), and tabulate the results.
         --seeds 0 1 2 --work-dir work_dirs/bench --jobs 2
     # two stages: each downstream config starts from the pretraining run of its activation
     python tools/benchmark.py DOWNSTREAM.py ... --pretrain PRETRAIN.py ... --seeds 0 1
-    # a spec file (matrix, per-config options; format in mmacon/benchmark/spec.py)
+    # a spec file (matrix, per-config options; format in mmacon/sweep/spec.py)
     python tools/benchmark.py --spec my_benchmark.py --launcher slurm --partition gpu --gpus 8
 
 Every run is ``tools/train.py`` (``--launcher none``), ``tools/dist_train.sh``
@@ -31,16 +31,16 @@ import argparse
 import os
 import sys
 
-from mmacon.benchmark import build_runs, load_spec, run_benchmark
-from mmacon.benchmark.launch import LAUNCHERS
-from mmacon.benchmark.runner import BenchmarkRunner
+from mmacon.sweep import build_runs, load_spec, run_sweep
+from mmacon.sweep.launch import LAUNCHERS
+from mmacon.sweep.scheduler import SweepScheduler
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Benchmark configs x seeds')
     parser.add_argument('configs', nargs='*', help='configs to benchmark (stage 2 when '
                         '--pretrain is given)')
-    parser.add_argument('--spec', help='a benchmark spec file (see mmacon/benchmark/spec.py)')
+    parser.add_argument('--spec', help='a benchmark spec file (see mmacon/sweep/spec.py)')
     parser.add_argument('--pretrain', nargs='+', default=None,
                         help='stage-1 configs; each config starts from the one of its '
                         'activation')
@@ -91,11 +91,11 @@ def main(argv=None):
                   partition=args.partition, pretrained_options=pretrained_options,
                   echo=not args.quiet)
     if args.dry_run:
-        for run, cmd in zip(runs, BenchmarkRunner(runs, args.work_dir, **kwargs).commands()):
+        for run, cmd in zip(runs, SweepScheduler(runs, args.work_dir, **kwargs).commands()):
             print(f'# {run.name}\n' + ' '.join(cmd))
         return 0
     print(f'[benchmark] {len(runs)} runs, {args.jobs} at a time, in {args.work_dir}', flush=True)
-    records = run_benchmark(runs, args.work_dir, title=args.title, plot=not args.no_plot,
+    records = run_sweep(runs, args.work_dir, title=args.title, plot=not args.no_plot,
                             **kwargs)
     with open(os.path.join(args.work_dir, 'results.md')) as f:
         print(f.read())

@@ -20,7 +20,7 @@ from mmengine.registry import RUNNERS
 import mmacon  # noqa: F401  (registers modules, checkpoint safe globals)
 from mmacon.utils import (CheckpointError, check_checkpoint, check_data_paths,
                           register_scope, setup_cpu_distributed)
-from mmacon.utils.runner import DeviceAwareRunner
+from mmacon.utils.device_aware_runner import DeviceAwareRunner
 
 
 def parse_args(argv=None):

@@ -10,9 +10,9 @@ import os.path as osp
 import pytest
 import torch
 
-from mmacon.benchmark import build_runs, run_benchmark
-from mmacon.benchmark.runner import RECORD, BenchmarkRunner
-from mmacon.benchmark.scalars import log_dirs, loss_curve, read_scalars
+from mmacon.sweep import build_runs, run_sweep
+from mmacon.sweep.scheduler import RECORD, SweepScheduler
+from mmacon.sweep.scalars import log_dirs, loss_curve, read_scalars
 from tests.test_tools.tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
@@ -46,7 +46,7 @@ def two_stage(data, tmp_path_factory, monkeypatch_module):
         seg_options(cs, iters=2)))])
     work_dir = str(tmp_path_factory.mktemp('bench_a'))
     lines = []
-    records = run_benchmark(runs, work_dir, jobs=2, print_fn=lines.append, title='T')
+    records = run_sweep(runs, work_dir, jobs=2, print_fn=lines.append, title='T')
     return runs, records, work_dir, lines
 
 
@@ -102,7 +102,7 @@ def test_results_files(two_stage):
 
 def test_same_seed_same_result_other_seed_other_result(two_stage, data, tmp_path):
     _, records, _, _ = two_stage
-    again = run_benchmark(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
+    again = run_sweep(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
                           plot=False, print_fn=lambda s: None)[0]
     first = records[0]
     assert again['metrics'] == first['metrics']
@@ -115,7 +115,7 @@ def test_finished_runs_are_skipped(two_stage):
     runs, records, work_dir, _ = two_stage
     folders = {r['name']: log_dirs(r['work_dir']) for r in records}
     lines = []
-    again = BenchmarkRunner(runs, work_dir, print_fn=lines.append).run()
+    again = SweepScheduler(runs, work_dir, print_fn=lines.append).run()
     assert again == records
     assert sum(line.startswith('[benchmark] skip') for line in lines) == 4
     assert not any('start' in line for line in lines)
@@ -128,7 +128,7 @@ def test_finished_run_with_other_settings_is_an_error(two_stage):
     runs[0].cfg_options = dict(runs[0].cfg_options, **{'train_cfg.max_iters': 3})
     with pytest.raises(RuntimeError, match=r'seed0 finished before with other settings.*'
                        r'use another --work-dir or remove'):
-        BenchmarkRunner(runs, work_dir, print_fn=lambda s: None).run()
+        SweepScheduler(runs, work_dir, print_fn=lambda s: None).run()
 
 
 def test_interrupted_run_is_resumed(data, tmp_path):
@@ -140,7 +140,7 @@ def test_interrupted_run_is_resumed(data, tmp_path):
         + seg_options(cs, iters=2, ckpt_interval=1, val=False)
         + ['train_cfg.max_iters=1', 'randomness.seed=0'])
     assert osp.isfile(osp.join(run_dir, 'iter_1.pth'))
-    record = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None).run()[0]
+    record = SweepScheduler(runs, str(tmp_path), print_fn=lambda s: None).run()[0]
     assert record['status'] == 'ok' and record['resumed_from'] == osp.join(run_dir, 'iter_1.pth')
     log = open(osp.join(run_dir, 'train.log')).read()
     assert '--resume' in log and 'resumed epoch: 0, iter: 1' in log
@@ -154,10 +154,10 @@ def test_interrupted_run_is_resumed(data, tmp_path):
 def test_record_notes_from_the_logs(tmp_path):
     """make_record on logs mmengine wrote (no training): 0 mAP, a checkpoint that did not fit,
     a run that never validated."""
-    from tests.test_benchmark.test_scalars import write_attempt
-    from mmacon.benchmark.scalars import EMPTY_COCO, NOT_EXACT
+    from tests.test_sweep.test_scalars import write_attempt
+    from mmacon.sweep.scalars import EMPTY_COCO, NOT_EXACT
     runs = build_runs([DET], [0], pretrain=[SEG])
-    runner = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None)
+    runner = SweepScheduler(runs, str(tmp_path), print_fn=lambda s: None)
     pre, det = runs
     os.makedirs(pre.work_dir(str(tmp_path)))
     with open(osp.join(pre.work_dir(str(tmp_path)), RECORD), 'w') as f:

@@ -3,7 +3,7 @@ import os
 
 from mmengine.visualization import LocalVisBackend
 
-from mmacon.benchmark.scalars import (EMPTY_COCO, as_percent, final_metrics,
+from mmacon.sweep.scalars import (EMPTY_COCO, as_percent, final_metrics,
                                       found_no_detections, loss_curve, pick_metric,
                                       read_scalars)
 

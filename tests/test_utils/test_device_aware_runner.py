@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mmacon.utils.cpu_dist import setup_cpu_distributed
-from mmacon.utils.runner import DeviceAwareRunner, count_sync_bn
+from mmacon.utils.device_aware_runner import DeviceAwareRunner, count_sync_bn
 
 
 class SyncBNModel(BaseModel):

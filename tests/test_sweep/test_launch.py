@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from mmacon.benchmark.launch import tools_dir, train_command, train_env
+from mmacon.sweep.launch import tools_dir, train_command, train_env
 from tests.test_tools.tool_helpers import REPO, TOOLS
 
 

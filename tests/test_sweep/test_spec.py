@@ -3,7 +3,7 @@ import os.path as osp
 
 import pytest
 
-from mmacon.benchmark.spec import (activation_of, build_runs, flatten_options, format_option,
+from mmacon.sweep.spec import (activation_of, build_runs, flatten_options, format_option,
                                    load_spec, task_of)
 from tests.test_tools.tool_helpers import REPO
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mmacon.benchmark.report import markdown, mean_std, pm, summary, write_json
+from mmacon.sweep.report import markdown, mean_std, pm, summary, write_json
 
 
 def rec(act, seed, value, task='det', stage='finetune', status='ok', **kw):

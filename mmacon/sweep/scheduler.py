@@ -1,5 +1,5 @@
 # Copyright (c) mmacon contributors. All rights reserved.
-"""Run a benchmark matrix: skip finished runs, resume interrupted ones, run the
+"""Schedule a sweep's runs as subprocesses: skip finished runs, resume interrupted ones, run the
 rest (``jobs`` at a time, a stage-2 run once its stage-1 run has finished),
 and return one record per run.
 
@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 from .launch import train_command, train_env
 from .scalars import (NOT_EXACT, as_percent, final_metrics, found_no_detections,
                       last_log_contains, loss_curve, pick_metric, read_scalars)
-from .spec import (ACTIVATIONS, DEFAULT_METRICS, DEFAULT_PRETRAINED_OPTIONS, BenchmarkRun,
+from .spec import (ACTIVATIONS, DEFAULT_METRICS, DEFAULT_PRETRAINED_OPTIONS, SweepRun,
                    flatten_options, format_option)
 
 RECORD = 'benchmark_run.json'
@@ -61,8 +61,8 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
     return ckpt if ckpt and osp.isfile(ckpt) else None
 
 
-class BenchmarkRunner:
-    """Runs :class:`~mmacon.benchmark.spec.BenchmarkRun` s and collects their records.
+class SweepScheduler:
+    """Runs :class:`~mmacon.sweep.spec.SweepRun` s and collects their records.
 
     Args:
         runs: the matrix (``build_runs``).
@@ -77,7 +77,7 @@ class BenchmarkRunner:
         print_fn: where progress goes.
     """
 
-    def __init__(self, runs: List[BenchmarkRun], work_dir: str, launcher: str = 'none',
+    def __init__(self, runs: List[SweepRun], work_dir: str, launcher: str = 'none',
                  jobs: int = 1, gpus: int = 1, partition: Optional[str] = None,
                  pretrained_options: Optional[Dict] = None, echo: bool = True,
                  print_fn=None):
@@ -96,7 +96,7 @@ class BenchmarkRunner:
         self.records: Dict[str, dict] = {}
 
     # ----------------------------------------------------------------- commands
-    def options(self, run: BenchmarkRun) -> List[str]:
+    def options(self, run: SweepRun) -> List[str]:
         """The run's ``--cfg-options``: its spec options, its stage-1 checkpoint, its seed."""
         opts = dict(flatten_options(run.cfg_options))
         if run.pretrain is not None:
@@ -106,7 +106,7 @@ class BenchmarkRunner:
         opts['randomness.seed'] = run.seed
         return [f'{k}={format_option(v)}' for k, v in opts.items()]
 
-    def checkpoint_of(self, run: BenchmarkRun) -> str:
+    def checkpoint_of(self, run: SweepRun) -> str:
         if self.dry:
             return f'<checkpoint of {run.name}>'
         record = self.records.get(run.name) or self._read_record(run)
@@ -115,21 +115,21 @@ class BenchmarkRunner:
             raise RuntimeError(f'{run.name} has no checkpoint to start later runs from')
         return ckpt
 
-    def command(self, run: BenchmarkRun, resume: bool = False) -> List[str]:
+    def command(self, run: SweepRun, resume: bool = False) -> List[str]:
         return train_command(run.config, run.work_dir(self.work_dir), self.options(run),
                              resume=resume, launcher=self.launcher, gpus=self.gpus,
                              partition=self.partition,
                              job_name=f'{run.stem}-s{run.seed}')
 
     # ------------------------------------------------------------------ records
-    def _read_record(self, run: BenchmarkRun) -> Optional[dict]:
+    def _read_record(self, run: SweepRun) -> Optional[dict]:
         path = osp.join(run.work_dir(self.work_dir), RECORD)
         if not osp.isfile(path):
             return None
         with open(path) as f:
             return json.load(f)
 
-    def make_record(self, run: BenchmarkRun, returncode: int, wall_s: float,
+    def make_record(self, run: SweepRun, returncode: int, wall_s: float,
                     resumed_from: Optional[str]) -> dict:
         work_dir = run.work_dir(self.work_dir)
         train, val = read_scalars(work_dir)
@@ -165,7 +165,7 @@ class BenchmarkRunner:
         with self.lock:
             self.print(text)
 
-    def _finished(self, run: BenchmarkRun) -> Optional[dict]:
+    def _finished(self, run: SweepRun) -> Optional[dict]:
         """The record of a finished run with the same settings, else None; a finished
         run with other settings is an error (its results would be mixed up)."""
         record = self._read_record(run)
@@ -180,7 +180,7 @@ class BenchmarkRunner:
                 f'{run.work_dir(self.work_dir)}')
         return record
 
-    def _launch(self, run: BenchmarkRun, index: int, threads: int, port: int) -> dict:
+    def _launch(self, run: SweepRun, index: int, threads: int, port: int) -> dict:
         work_dir = run.work_dir(self.work_dir)
         os.makedirs(work_dir, exist_ok=True)
         resume_from = latest_checkpoint(work_dir)
@@ -225,7 +225,7 @@ class BenchmarkRunner:
             self._say(f'[benchmark] FAILED {run.name} (exit status {returncode}); log: {tail}')
         return record
 
-    def _skipped(self, run: BenchmarkRun, why: str) -> dict:
+    def _skipped(self, run: SweepRun, why: str) -> dict:
         return dict(name=run.name, stage=run.stage, config=run.config, task=run.task,
                     activation=run.activation, activation_name=ACTIVATIONS[run.activation],
                     seed=run.seed, metric=run.metric, value=None, metrics={},
@@ -281,13 +281,13 @@ class BenchmarkRunner:
         return [self.records[r.name] for r in self.runs]
 
 
-def run_benchmark(runs: List[BenchmarkRun], work_dir: str, title: str = 'Benchmark results',
+def run_sweep(runs: List[SweepRun], work_dir: str, title: str = 'Benchmark results',
                   plot: bool = True, **runner_kwargs) -> List[dict]:
     """Run the matrix and write ``results.json``, ``results.md`` (and ``results.png``)
     to ``work_dir``; returns the records."""
     from .report import write_json, write_markdown
     start = time.time()
-    runner = BenchmarkRunner(runs, work_dir, **runner_kwargs)
+    runner = SweepScheduler(runs, work_dir, **runner_kwargs)
     records = runner.run()
     out = runner.work_dir
     cpu = [r['cpu_s'] for r in records if r.get('cpu_s') is not None]
