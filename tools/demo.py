@@ -126,7 +126,7 @@ def main(argv=None):
           f'seeds, {"from scratch" if args.no_pretrain else "pretraining, then fine-tuning"}), '
           f'{jobs} at a time, in {args.work_dir}', flush=True)
     records = run_sweep(runs, args.work_dir, jobs=jobs, echo=not args.quiet,
-                            title='mmacon demo: tiny pretraining, then fine-tuning (CPU)')
+                        title='mmacon demo: tiny pretraining, then fine-tuning (CPU)')
     with open(osp.join(args.work_dir, 'results.md')) as f:
         print('\n' + f.read())
     print(f'[demo] total wall time {time.time() - start:.0f} s; results in '

@@ -149,9 +149,9 @@ def build_runs(configs: Sequence[Union[str, dict]],
         if act not in ACTIVATIONS:
             raise ValueError(f'activation {act!r} of {config} is not one of {sorted(ACTIVATIONS)}')
         return SweepRun(stage=stage, config=config, activation=act, seed=int(seed),
-                            task=entry.get('task') or task_of(config, act),
-                            metric=entry.get('metric'),
-                            cfg_options={**common, **(entry.get('cfg_options') or {})})
+                        task=entry.get('task') or task_of(config, act),
+                        metric=entry.get('metric'),
+                        cfg_options={**common, **(entry.get('cfg_options') or {})})
 
     runs, by_seed = [], {}
     for seed in seeds:

@@ -4,8 +4,8 @@ import os
 from mmengine.visualization import LocalVisBackend
 
 from mmacon.sweep.scalars import (EMPTY_COCO, as_percent, final_metrics,
-                                      found_no_detections, loss_curve, pick_metric,
-                                      read_scalars)
+                                  found_no_detections, loss_curve, pick_metric,
+                                  read_scalars)
 
 
 def write_attempt(work_dir, stamp, lines, log_text=''):

@@ -13,7 +13,8 @@ import torch
 from mmacon.sweep import build_runs, run_sweep
 from mmacon.sweep.scheduler import RECORD, SweepScheduler
 from mmacon.sweep.scalars import log_dirs, loss_curve, read_scalars
-from tests.test_tools.tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
+from tests.test_tools.tool_helpers import (DET_CONFIG, REPO, TOOLS, det_options, python, run,
+                                           seg_options)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 SEG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-relu_tiny-cityscapes.py')
@@ -103,7 +104,7 @@ def test_results_files(two_stage):
 def test_same_seed_same_result_other_seed_other_result(two_stage, data, tmp_path):
     _, records, _, _ = two_stage
     again = run_sweep(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
-                          plot=False, print_fn=lambda s: None)[0]
+                      plot=False, print_fn=lambda s: None)[0]
     first = records[0]
     assert again['metrics'] == first['metrics']
     curve = loss_curve(read_scalars(again['work_dir'])[0])
