@@ -99,11 +99,11 @@ def test_results_files(two_stage):
     _, records, work_dir, _ = two_stage
     data = json.load(open(osp.join(work_dir, 'results.json')))
     assert [r['name'] for r in data['records']] == [r['name'] for r in records]
-    # the sweep's times: stage 2 waits for stage 1, two runs at a time
+    # the sweep's times: stage 2 waits for stage 1, two runs at a time (times kept to 0.1 s)
     starts, ends = [r['start_time'] for r in records], [r['end_time'] for r in records]
-    assert 0 < data['wall_s'] <= max(ends) - min(starts) + 0.1
+    assert 0 < data['wall_s'] <= max(ends) - min(starts) + 0.05
     assert data['wall_s'] < sum(r['wall_s'] for r in records)
-    assert data['wall_s'] <= data['call_wall_s']
+    assert data['wall_s'] <= data['call_wall_s'] + 0.25
     assert data['cpu_s'] == pytest.approx(sum(r['cpu_s'] for r in records), abs=0.3)
     assert [s['runs'] for s in data['setups']] == [[r['name'] for r in records]]
     assert data['warnings'] == []
