@@ -5,6 +5,7 @@ what they were given; the real thing (2 tasks training and testing on CPU over g
 ``tools/benchmark.py --launcher slurm --jobs 2``) runs where a Slurm controller answers, e.g.
 ``/work/shared/slurm/local_cluster.sh``, and is skipped elsewhere.
 """
+import functools
 import json
 import os
 import os.path as osp
@@ -107,8 +108,10 @@ def test_a_setting_that_is_no_number_is_named(fake_slurm):
 
 
 # ------------------------------------------------------------------ on a real Slurm cluster
+@functools.lru_cache()
 def slurm_partition():
-    """The default partition of a Slurm controller that answers, else None."""
+    """The default partition of a Slurm controller that answers, else None (sinfo takes a
+    few seconds to give up on a controller that is down: asked once)."""
     if not (shutil.which('srun') and shutil.which('sinfo')):
         return None
     try:
