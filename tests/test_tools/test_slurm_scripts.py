@@ -110,13 +110,13 @@ def test_a_setting_that_is_no_number_is_named(fake_slurm):
 # ------------------------------------------------------------------ on a real Slurm cluster
 @functools.lru_cache()
 def slurm_partition():
-    """The default partition of a Slurm controller that answers, else None (sinfo takes a
-    few seconds to give up on a controller that is down: asked once)."""
+    """The default partition of a Slurm controller that answers, else None (sinfo takes
+    9 s to give up on a controller that is down: asked once, for 5 s at most)."""
     if not (shutil.which('srun') and shutil.which('sinfo')):
         return None
     try:
         proc = subprocess.run(['sinfo', '-h', '-o', '%P'], capture_output=True, text=True,
-                              timeout=20)
+                              timeout=5)  # a controller that answers does so at once
     except (OSError, subprocess.TimeoutExpired):
         return None
     names = proc.stdout.split() if proc.returncode == 0 else []
