@@ -7,7 +7,7 @@
    (``configs/tiny/``), each starting from the pretrained backbone of its
    activation and seed,
 
-over seeds 0 and 1, through ``tools/benchmark.py``'s runner (two runs at a
+over seeds 0 and 1, through ``tools/benchmark.py``'s scheduler (two runs at a
 time on two cores, one thread each). Writes ``work_dirs/demo/results.json``
 (one record per run, with its ``stage`` and ``seed``), ``results.md`` (mean ±
 std per task and activation, ACON minus ReLU) and ``results.png``. A second
@@ -28,7 +28,7 @@ import os.path as osp
 import sys
 import time
 
-from mmacon.benchmark import build_runs, run_benchmark
+from mmacon.sweep import build_runs, run_sweep
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY = osp.join(REPO, 'configs', 'tiny')
@@ -91,7 +91,7 @@ def make_data(args) -> dict:
 
 
 def demo_runs(args, roots: dict):
-    """The demo's matrix (mmacon.benchmark.build_runs)."""
+    """The demo's matrix (mmacon.sweep.build_runs)."""
     log = {'default_hooks.logger.interval': 10}
     pretrain = []
     if not args.no_pretrain:
@@ -125,8 +125,8 @@ def main(argv=None):
     print(f'[demo] {len(runs)} runs ({len(args.variants)} activations x {len(args.seeds)} '
           f'seeds, {"from scratch" if args.no_pretrain else "pretraining, then fine-tuning"}), '
           f'{jobs} at a time, in {args.work_dir}', flush=True)
-    records = run_benchmark(runs, args.work_dir, jobs=jobs, echo=not args.quiet,
-                            title='mmacon demo: tiny pretraining, then fine-tuning (CPU)')
+    records = run_sweep(runs, args.work_dir, jobs=jobs, echo=not args.quiet,
+                        title='mmacon demo: tiny pretraining, then fine-tuning (CPU)')
     with open(osp.join(args.work_dir, 'results.md')) as f:
         print('\n' + f.read())
     print(f'[demo] total wall time {time.time() - start:.0f} s; results in '

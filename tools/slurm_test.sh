@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Slurm testing: tools/slurm_test.sh ${PARTITION} ${JOB_NAME} ${CONFIG} ${CHECKPOINT} [test.py args]
-# GPUS (total tasks), GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS as upstream.
+# Environment as tools/slurm_train.sh: GPUS (tasks in all), GPUS_PER_NODE (0: a CPU-only job,
+# no --gres), CPUS_PER_TASK (checked against the partition's nodes), MASTER_PORT, SRUN_ARGS,
+# PYTHON.
 
 set -x
 
@@ -15,12 +17,11 @@ PY_ARGS=${@:5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 
+source "$(dirname "$0")/slurm_resources.sh" || exit 1
+
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
-    --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
-    --cpus-per-task=${CPUS_PER_TASK} \
+    ${RESOURCE_ARGS} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
     $PYTHON -u $(dirname "$0")/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}

@@ -21,7 +21,7 @@ import mmacon  # noqa: F401  (registers the modules)
 from mmacon.utils import (CheckpointError, check_checkpoint, check_data_paths,
                           register_safe_globals, register_scope,
                           setup_cpu_distributed)
-from mmacon.utils.runner import DeviceAwareRunner
+from mmacon.utils.device_aware_runner import DeviceAwareRunner
 
 
 def parse_args(argv=None):

@@ -21,7 +21,7 @@ from mmacon.engine import add_decay_check
 from mmacon.utils import (CheckpointError, check_amp, check_checkpoint, check_data_paths,
                           check_pretrained, check_resume, register_safe_globals,
                           register_scope, setup_cpu_distributed)
-from mmacon.utils.runner import DeviceAwareRunner
+from mmacon.utils.device_aware_runner import DeviceAwareRunner
 
 
 def parse_args(argv=None):

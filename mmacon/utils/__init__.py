@@ -5,7 +5,8 @@
 - :mod:`.run_checks`: what ``tools/train.py`` / ``tools/test.py`` check before a Runner;
 - :mod:`.scope`: the package (mmdet / mmseg) a config runs with;
 - :mod:`.cpu_dist`: distributed training on CPU (gloo);
-- :mod:`.runner`: ``DeviceAwareRunner`` (CPU environment log, SyncBN on gloo);
+- :mod:`.device_aware_runner`: ``DeviceAwareRunner`` (CPU environment log, SyncBN on gloo);
+- :mod:`.run_setup`: where a run ran (torch, device, threads, processes), logged and read back;
 - :mod:`.model_loading`, :mod:`.sample_inputs`: models and inputs of the analysis tools.
 """
 from .checkpoint import (SAFE_GLOBALS, CheckpointError, CheckpointNotFoundError,

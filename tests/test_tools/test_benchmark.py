@@ -49,6 +49,41 @@ def test_spec_file_and_slurm(capsys, tmp_path):
     assert out.rstrip().endswith('train_cfg.max_iters=3 randomness.seed=2')
 
 
+def test_slurm_resources_and_ports(capsys, monkeypatch):
+    for key in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS'):
+        monkeypatch.delenv(key, raising=False)
+    assert benchmark.main([RELU_DET, DET_CONFIG, '--seeds', '0', '1', '--dry-run',
+                           '--launcher', 'slurm', '--partition', 'cpu', '--gpus', '2',
+                           '--gpus-per-node', '0', '--cpus-per-task', '1', '--jobs', '2']) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith('#')]
+    # every run its own MASTER_PORT; GPUS_PER_NODE=0: slurm_train.sh asks for no --gres
+    for i, line in enumerate(lines, 1):
+        assert line.startswith(f'GPUS=2 GPUS_PER_NODE=0 CPUS_PER_TASK=1 MASTER_PORT={29500 + i} '
+                               f'bash {osp.join(REPO, "tools", "slurm_train.sh")} cpu ')
+    assert len(lines) == 4
+    # defaults: the environment's, else min(--gpus, 8) and the script's own CPUS_PER_TASK
+    monkeypatch.setenv('CPUS_PER_TASK', '2')
+    benchmark.main([RELU_DET, '--dry-run', '--launcher', 'slurm', '--partition', 'p',
+                    '--gpus', '16'])
+    assert 'GPUS=16 GPUS_PER_NODE=8 CPUS_PER_TASK=2 MASTER_PORT=29501 bash ' in \
+        capsys.readouterr().out
+    with pytest.raises(SystemExit, match='--cpus-per-task 0: expected a number >= 1'):
+        benchmark.main([RELU_DET, '--dry-run', '--cpus-per-task', '0'])
+    with pytest.raises(SystemExit, match='--gpus-per-node -1: expected a number >= 0'):
+        benchmark.main([RELU_DET, '--dry-run', '--gpus-per-node', '-1'])
+
+
+def test_help_names_the_slurm_settings(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert '--gpus-per-node N slurm: GPUs and tasks per node (GPUS_PER_NODE); 0: a CPU-only ' \
+        'job, asked without --gres' in text
+    assert '--cpus-per-task N slurm: CPUs per task (CPUS_PER_TASK). Default: $CPUS_PER_TASK, ' \
+        'else 5.' in text
+    assert 'each gets its own port (PORT of dist_train.sh, MASTER_PORT of slurm_train.sh' in text
+
+
 def test_usage_errors():
     with pytest.raises(SystemExit, match='nothing to benchmark'):
         benchmark.main([])

@@ -27,7 +27,7 @@ def test_dist_train_two_cpu_processes(tiny_cityscapes, tmp_path):
     from mmengine.config import Config
 
     from mmacon.utils.model_loading import build_model
-    from mmacon.utils.runner import count_sync_bn
+    from mmacon.utils.device_aware_runner import count_sync_bn
     model, _ = build_model(str(config))
     num_sync_bn = count_sync_bn(model)
     assert num_sync_bn > 20  # the backbone's and the decode head's norms

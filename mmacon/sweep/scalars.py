@@ -12,6 +12,8 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
+from mmacon.utils.run_setup import parse_setup
+
 # keys of a validation line that are timings, not metrics
 NOT_METRICS = frozenset({'step', 'data_time', 'time', 'epoch', 'iter'})
 # mmdet's CocoMetric logs this and returns no metric when no box was predicted
@@ -68,6 +70,19 @@ def last_log_contains(work_dir: str, text: str) -> bool:
             if any(text in line for line in f):
                 return True
     return False
+
+
+def logged_setups(work_dir: str) -> List[Optional[dict]]:
+    """Per attempt of the run, oldest first, the setup its log names (``Run setup:``,
+    :mod:`mmacon.utils.run_setup`; None where it names none)."""
+    setups = []
+    for folder in log_dirs(work_dir):
+        found = None
+        for path in sorted(glob.glob(osp.join(folder, '*.log'))):
+            with open(path, errors='replace') as f:
+                found = parse_setup(f) or found
+        setups.append(found)
+    return setups
 
 
 def found_no_detections(work_dir: str) -> bool:

@@ -10,8 +10,11 @@ modules"), which every upstream mmseg config uses. Without CUDA,
   BN before wrapping, and logs how many: each process then normalises over its own
   batch, as a single-process run does (mmengine itself reverts SyncBN there).
 
-With CUDA it is mmengine's Runner unchanged. ``tools/train.py`` / ``tools/test.py`` build
-it unless the config names its own ``runner_type``.
+In both cases it adds one line, ``Run setup: {...}``: the torch version, device, CPU
+capability, threads and processes of the run (:mod:`mmacon.utils.run_setup`), which
+``tools/benchmark.py`` records. With CUDA it is otherwise mmengine's Runner unchanged.
+``tools/train.py`` / ``tools/test.py`` build it unless the config names its own
+``runner_type``.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ import torch
 from mmengine.model import revert_sync_batchnorm
 from mmengine.runner import Runner
 from mmengine.utils.dl_utils import collect_env
+
+from .run_setup import setup_line
 
 SYNC_BN_TYPES = ('SyncBatchNorm', )  # torch.nn.SyncBatchNorm and mmcv.ops.SyncBatchNorm
 
@@ -34,6 +39,11 @@ class DeviceAwareRunner(Runner):
     """``Runner`` whose environment log and DDP wrapping fit a CPU run (see module doc)."""
 
     def _log_env(self, env_cfg: dict) -> None:
+        self._log_device_env(env_cfg)
+        # one machine-readable line: what a comparison of runs needs (mmacon.utils.run_setup)
+        self.logger.info(setup_line(self._world_size))
+
+    def _log_device_env(self, env_cfg: dict) -> None:
         if torch.cuda.is_available():
             return super()._log_env(env_cfg)
         env = collect_env()

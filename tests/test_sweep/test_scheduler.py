@@ -6,14 +6,18 @@ predicts nothing (score_thr 1.1) as stage 2; seven short training processes.
 import json
 import os
 import os.path as osp
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
 
-from mmacon.benchmark import build_runs, run_benchmark
-from mmacon.benchmark.runner import RECORD, BenchmarkRunner
-from mmacon.benchmark.scalars import log_dirs, loss_curve, read_scalars
-from tests.test_tools.tool_helpers import DET_CONFIG, REPO, TOOLS, det_options, python, run, seg_options
+from mmacon.sweep import build_runs, run_sweep
+from mmacon.sweep.scheduler import RECORD, SweepScheduler, _reap
+from mmacon.sweep.scalars import log_dirs, loss_curve, read_scalars
+from tests.test_tools.tool_helpers import (DET_CONFIG, REPO, TOOLS, det_options, python, run,
+                                           seg_options)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('tools_e2e')]
 SEG = osp.join(REPO, 'configs', 'tiny', 'pspnet_r18-d8-relu_tiny-cityscapes.py')
@@ -46,7 +50,7 @@ def two_stage(data, tmp_path_factory, monkeypatch_module):
         seg_options(cs, iters=2)))])
     work_dir = str(tmp_path_factory.mktemp('bench_a'))
     lines = []
-    records = run_benchmark(runs, work_dir, jobs=2, print_fn=lines.append, title='T')
+    records = run_sweep(runs, work_dir, jobs=2, print_fn=lines.append, title='T')
     return runs, records, work_dir, lines
 
 
@@ -76,6 +80,13 @@ def test_records_name_stage_seed_and_link_checkpoints(two_stage):
         assert r['metric'] == 'mIoU' and 0 <= r['value'] <= 100
         assert r['iterations'] == 2 and r['wall_s'] > 0 and r['cpu_s'] > 0
         assert osp.isfile(osp.join(r['work_dir'], RECORD))
+    for r in records:
+        # where it ran, as the run's own log says: one process of one thread (jobs=2, 2 cores
+        # or OMP_NUM_THREADS=1)
+        assert r['setup'] == dict(torch=torch.__version__, device='cpu', threads=1,
+                                  processes=1,
+                                  cpu_capability=torch.backends.cpu.get_cpu_capability())
+        assert r['end_time'] - r['start_time'] == pytest.approx(r['wall_s'], abs=0.2)
 
 
 def test_detector_without_detections_is_zero_map(two_stage):
@@ -88,6 +99,14 @@ def test_results_files(two_stage):
     _, records, work_dir, _ = two_stage
     data = json.load(open(osp.join(work_dir, 'results.json')))
     assert [r['name'] for r in data['records']] == [r['name'] for r in records]
+    # the sweep's times: stage 2 waits for stage 1, two runs at a time (times kept to 0.1 s)
+    starts, ends = [r['start_time'] for r in records], [r['end_time'] for r in records]
+    assert 0 < data['wall_s'] <= max(ends) - min(starts) + 0.05
+    assert data['wall_s'] < sum(r['wall_s'] for r in records)
+    assert data['wall_s'] <= data['call_wall_s'] + 0.25
+    assert data['cpu_s'] == pytest.approx(sum(r['cpu_s'] for r in records), abs=0.3)
+    assert [s['runs'] for s in data['setups']] == [[r['name'] for r in records]]
+    assert data['warnings'] == []
     assert {'config', 'task', 'activation', 'stage', 'seed', 'metrics', 'wall_s',
             'checkpoint'} <= set(data['records'][0])
     md = open(osp.join(work_dir, 'results.md')).read()
@@ -102,8 +121,8 @@ def test_results_files(two_stage):
 
 def test_same_seed_same_result_other_seed_other_result(two_stage, data, tmp_path):
     _, records, _, _ = two_stage
-    again = run_benchmark(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
-                          plot=False, print_fn=lambda s: None)[0]
+    again = run_sweep(seg_runs(data[0], [0], pretrain=None)[:1], str(tmp_path),
+                      plot=False, print_fn=lambda s: None)[0]
     first = records[0]
     assert again['metrics'] == first['metrics']
     curve = loss_curve(read_scalars(again['work_dir'])[0])
@@ -114,9 +133,14 @@ def test_same_seed_same_result_other_seed_other_result(two_stage, data, tmp_path
 def test_finished_runs_are_skipped(two_stage):
     runs, records, work_dir, _ = two_stage
     folders = {r['name']: log_dirs(r['work_dir']) for r in records}
+    first = json.load(open(osp.join(work_dir, 'results.json')))
     lines = []
-    again = BenchmarkRunner(runs, work_dir, print_fn=lines.append).run()
+    again = run_sweep(runs, work_dir, print_fn=lines.append, plot=False)
     assert again == records
+    # a second call that skips every run keeps the sweep's times (it was 0.0 s)
+    second = json.load(open(osp.join(work_dir, 'results.json')))
+    assert (second['wall_s'], second['cpu_s']) == (first['wall_s'], first['cpu_s'])
+    assert second['call_wall_s'] < first['call_wall_s']
     assert sum(line.startswith('[benchmark] skip') for line in lines) == 4
     assert not any('start' in line for line in lines)
     assert {r['name']: log_dirs(r['work_dir']) for r in records} == folders
@@ -128,7 +152,7 @@ def test_finished_run_with_other_settings_is_an_error(two_stage):
     runs[0].cfg_options = dict(runs[0].cfg_options, **{'train_cfg.max_iters': 3})
     with pytest.raises(RuntimeError, match=r'seed0 finished before with other settings.*'
                        r'use another --work-dir or remove'):
-        BenchmarkRunner(runs, work_dir, print_fn=lambda s: None).run()
+        SweepScheduler(runs, work_dir, print_fn=lambda s: None).run()
 
 
 def test_interrupted_run_is_resumed(data, tmp_path):
@@ -140,7 +164,7 @@ def test_interrupted_run_is_resumed(data, tmp_path):
         + seg_options(cs, iters=2, ckpt_interval=1, val=False)
         + ['train_cfg.max_iters=1', 'randomness.seed=0'])
     assert osp.isfile(osp.join(run_dir, 'iter_1.pth'))
-    record = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None).run()[0]
+    record = SweepScheduler(runs, str(tmp_path), print_fn=lambda s: None).run()[0]
     assert record['status'] == 'ok' and record['resumed_from'] == osp.join(run_dir, 'iter_1.pth')
     log = open(osp.join(run_dir, 'train.log')).read()
     assert '--resume' in log and 'resumed epoch: 0, iter: 1' in log
@@ -154,10 +178,10 @@ def test_interrupted_run_is_resumed(data, tmp_path):
 def test_record_notes_from_the_logs(tmp_path):
     """make_record on logs mmengine wrote (no training): 0 mAP, a checkpoint that did not fit,
     a run that never validated."""
-    from tests.test_benchmark.test_scalars import write_attempt
-    from mmacon.benchmark.scalars import EMPTY_COCO, NOT_EXACT
+    from tests.test_sweep.test_scalars import write_attempt
+    from mmacon.sweep.scalars import EMPTY_COCO, NOT_EXACT
     runs = build_runs([DET], [0], pretrain=[SEG])
-    runner = BenchmarkRunner(runs, str(tmp_path), print_fn=lambda s: None)
+    runner = SweepScheduler(runs, str(tmp_path), print_fn=lambda s: None)
     pre, det = runs
     os.makedirs(pre.work_dir(str(tmp_path)))
     with open(osp.join(pre.work_dir(str(tmp_path)), RECORD), 'w') as f:
@@ -176,3 +200,46 @@ def test_record_notes_from_the_logs(tmp_path):
     write_attempt(pre.work_dir(str(tmp_path)), '20260101_000000', [(1, dict(loss=2.0, iter=1))])
     record = runner.make_record(pre, 0, 1.0, None)
     assert record['value'] is None and 'val_interval' in record['note']
+
+
+def test_parallel_runs_get_ports_of_their_own(tmp_path):
+    runs = build_runs([SEG, DET], [0, 1, 2])
+    for launcher, key in (('pytorch', 'PORT'), ('slurm', 'MASTER_PORT')):
+        sched = SweepScheduler(runs, str(tmp_path), launcher=launcher, jobs=6,
+                               partition='p', print_fn=lambda s: None)
+        # the started runs' indices, any 6 consecutive ones are active together at most
+        for first in (1, 495, 498):
+            ports = {sched.env(None, sched.port(i))[key] for i in range(first, first + 6)}
+            assert len(ports) == 6
+
+
+def test_cpu_time_of_a_slurm_run_is_unknown(tmp_path):
+    """wait4 sees the CPU time of torchrun's workers (its children), not of srun's tasks,
+    which the Slurm daemon starts: a Slurm run records None, not 0."""
+    burn = [sys.executable, '-c', 'sum(i * i for i in range(3_000_000))']
+    for cpu_known in (True, False):
+        job = dict(proc=subprocess.Popen(burn), cpu_known=cpu_known)
+        while not _reap(job):
+            time.sleep(0.05)
+        assert job['proc'].returncode == 0
+        assert (job['cpu_s'] > 0.05) if cpu_known else ('cpu_s' not in job)
+
+
+def test_record_names_the_setup_and_attempts_on_different_ones(tmp_path):
+    from tests.test_sweep.test_scalars import write_attempt
+    (run_, ) = build_runs([SEG], [0])
+    runner = SweepScheduler([run_], str(tmp_path), print_fn=lambda s: None)
+    one = dict(torch='2.13.0', device='cpu', cpu_capability='AVX512', threads=1, processes=1)
+    wd = run_.work_dir(str(tmp_path))
+    write_attempt(wd, '20260101_000000', [(1, dict(loss=2.0, iter=1))],
+                  'INFO - Run setup: ' + json.dumps(one) + '\n')
+    record = runner.make_record(run_, 0, 1.0, None)
+    assert record['setup'] == one and 'setups' not in (record['note'] or '')
+    # resumed on a machine with AVX2
+    write_attempt(wd, '20260101_000500', [(2, dict(loss=1.0, iter=2))],
+                  'INFO - Run setup: ' + json.dumps(dict(one, cpu_capability='AVX2')) + '\n')
+    record = runner.make_record(run_, 0, 1.0, None)
+    assert record['setup']['cpu_capability'] == 'AVX2'
+    assert record['note'].endswith(
+        'its attempts ran on different setups: torch 2.13.0, CPU AVX512, 1 thread, 1 process / '
+        'torch 2.13.0, CPU AVX2, 1 thread, 1 process')

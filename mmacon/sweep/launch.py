@@ -40,10 +40,17 @@ def train_command(config: str, work_dir: str, options: List[str], resume: bool =
     raise ValueError(f'launcher {launcher!r} is not one of {LAUNCHERS}')
 
 
-def train_env(launcher: str, threads: Optional[int], gpus: int = 1,
-              port: int = 29500) -> Dict[str, str]:
+def train_env(launcher: str, threads: Optional[int], gpus: int = 1, port: int = 29500,
+              gpus_per_node: Optional[int] = None,
+              cpus_per_task: Optional[int] = None) -> Dict[str, str]:
     """Environment of a run: this interpreter for the shell scripts, the repository on the
-    path, the thread count of a local run, a free-by-construction port per parallel run."""
+    path, the thread count of a local run, and a port of its own, so that parallel runs on
+    one node do not collide: ``PORT`` of ``tools/dist_train.sh``, ``MASTER_PORT`` of
+    mmengine's slurm launcher.
+
+    ``slurm``: ``GPUS`` tasks in all; ``GPUS_PER_NODE`` (None: the environment's, else
+    ``min(gpus, 8)``; 0: a CPU-only job without ``--gres``) and ``CPUS_PER_TASK`` (None:
+    the environment's, else ``tools/slurm_train.sh``'s default of 5)."""
     env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     repo = osp.dirname(tools_dir())
     env['PYTHONPATH'] = os.pathsep.join(p for p in (repo, env.get('PYTHONPATH')) if p)
@@ -53,5 +60,18 @@ def train_env(launcher: str, threads: Optional[int], gpus: int = 1,
         env['PORT'] = str(port)
     if launcher == 'slurm':
         env['GPUS'] = str(gpus)
+        env['MASTER_PORT'] = str(port)
+        if gpus_per_node is not None:
+            env['GPUS_PER_NODE'] = str(gpus_per_node)
         env.setdefault('GPUS_PER_NODE', str(min(gpus, 8)))
+        if cpus_per_task is not None:
+            env['CPUS_PER_TASK'] = str(cpus_per_task)
     return env
+
+
+def launcher_env(env: Dict[str, str], launcher: str) -> Dict[str, str]:
+    """The variables of ``env`` that the script of ``launcher`` reads (``--dry-run``)."""
+    keys = dict(pytorch=('PORT', ),
+                slurm=('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'MASTER_PORT',
+                       'SRUN_ARGS')).get(launcher, ())
+    return {k: env[k] for k in keys if k in env}

@@ -6,12 +6,18 @@ standard deviation over seeds, and for each ACON variant its difference to the
 ReLU baseline of the same task: ``ACON - ReLU`` per seed (the two runs share
 the seed and, in two-stage benchmarks, start from stage-1 runs of that seed),
 mean +- standard deviation of those differences.
+
+Each record names the setup its run was made on (torch version, CUDA device or CPU
+capability, threads, processes: :mod:`mmacon.utils.run_setup`). The same seed gives the
+same numbers on one setup only, so both files list the setups, and :func:`mixed_setups`
+names every task whose mean +- std merges runs made on different ones.
 """
 import json
 import math
 from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple
 
+from mmacon.utils.run_setup import describe_setup, setup_key
 from .spec import ACTIVATIONS, BASELINE
 
 STAGES = ('pretrain', 'finetune', 'train')
@@ -76,6 +82,57 @@ def summary(records: List[dict]) -> List[dict]:
     return rows
 
 
+def ran(records: List[dict]) -> List[dict]:
+    """The records of runs that were started (finished or failed), not those not run."""
+    return [r for r in records if r.get('status') in ('ok', 'failed')]
+
+
+def sweep_times(records: List[dict]) -> dict:
+    """``wall_s``: the time during which at least one run was running (the union of the
+    runs' start-end intervals, across calls: a second call that skips finished runs keeps
+    it); ``cpu_s``: the runs' CPU seconds. Each is None (unknown) when a run that ran
+    lacks it: a Slurm run's CPU time, a record written before times were kept."""
+    runs = ran(records)
+    spans = [(r.get('start_time'), r.get('end_time')) for r in runs]
+    wall = None
+    if all(a is not None and b is not None for a, b in spans):
+        wall, end = 0.0, None
+        for a, b in sorted(spans):
+            if end is None or a > end:
+                wall, end = wall + (b - a), b
+            elif b > end:
+                wall, end = wall + (b - end), b
+    cpu = [r.get('cpu_s') for r in runs]
+    return dict(wall_s=None if wall is None else round(wall, 1),
+                cpu_s=None if None in cpu else round(sum(cpu), 1))
+
+
+def setups(records: List[dict]) -> List[dict]:
+    """The distinct setups of the runs that ran: the setup, its description and its runs."""
+    out: 'OrderedDict' = OrderedDict()
+    for r in ran(records):
+        key = setup_key(r.get('setup'))
+        entry = out.setdefault(key, dict(setup=r.get('setup'),
+                                         description=describe_setup(r.get('setup')), runs=[]))
+        entry['runs'].append(r['name'])
+    return list(out.values())
+
+
+def mixed_setups(records: List[dict]) -> List[str]:
+    """One message per (stage, task) whose mean +- std (or difference to ReLU) merges
+    runs with a value made on different setups."""
+    messages = []
+    for stage, task in groups(records):
+        merged = [r for r in records if _key(r) == (stage, task) and r.get('value') is not None]
+        found = setups(merged)
+        if len(found) > 1:
+            where = '; '.join(f"{e['description']}: {', '.join(e['runs'])}" for e in found)
+            messages.append(f'{stage} / {task}: mean ± std merges runs made on '
+                            f'{len(found)} setups, which need not give the same numbers for '
+                            f'a seed ({where})')
+    return messages
+
+
 def write_json(records: List[dict], path: str, **meta) -> None:
     with open(path, 'w') as f:
         json.dump(dict(meta, records=records), f, indent=2)
@@ -90,9 +147,18 @@ def markdown(records: List[dict], title: str = 'Benchmark results') -> str:
         f'seeds {seeds}. Mean ± sample standard deviation over seeds; '
         f'"vs ReLU": the variant minus ReLU of the same seed, mean ± std over seeds. '
         'COCO mAP in %.', '',
-        '| stage | task | metric | activation | n | mean ± std | vs ReLU |',
-        '|---|---|---|---|---|---|---|',
     ]
+    found = setups(records)
+    if len(found) == 1:
+        lines += [f"Setup of every run: {found[0]['description']}.", '']
+    elif found:
+        lines += ['Setups (torch, device, threads and processes of each run):'] + [
+            f"- {e['description']}: {', '.join(e['runs'])}" for e in found] + ['']
+    lines += [f'**Warning**: {m}.' for m in mixed_setups(records)]
+    if lines[-1] != '':
+        lines.append('')
+    lines += ['| stage | task | metric | activation | n | mean ± std | vs ReLU |',
+              '|---|---|---|---|---|---|---|']
     for row in summary(records):
         delta = '' if row['activation'] == BASELINE else (
             pm(row['delta'], row['delta_std']) if row['delta_n'] else 'n/a')

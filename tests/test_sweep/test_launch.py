@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from mmacon.benchmark.launch import tools_dir, train_command, train_env
+from mmacon.sweep.launch import launcher_env, tools_dir, train_command, train_env
 from tests.test_tools.tool_helpers import REPO, TOOLS
 
 
@@ -36,3 +36,27 @@ def test_env(monkeypatch):
     monkeypatch.setenv('OMP_NUM_THREADS', '7')  # the user's setting wins
     env = train_env('slurm', threads=3, gpus=16)
     assert env['OMP_NUM_THREADS'] == '7' and env['GPUS'] == '16' and env['GPUS_PER_NODE'] == '8'
+
+
+def test_slurm_env(monkeypatch):
+    for key in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'MASTER_PORT'):
+        monkeypatch.delenv(key, raising=False)
+    # every run its own MASTER_PORT (mmengine's slurm launcher): parallel runs on one node
+    env = train_env('slurm', threads=None, gpus=2, port=29503)
+    assert (env['GPUS'], env['GPUS_PER_NODE'], env['MASTER_PORT']) == ('2', '2', '29503')
+    assert 'CPUS_PER_TASK' not in env  # slurm_train.sh's default
+    assert 'PORT' not in env and 'MASTER_PORT' not in train_env('pytorch', None, port=1)
+    # a CPU-only job (no --gres) and the CPUs of a task, as given
+    env = train_env('slurm', threads=None, gpus=4, gpus_per_node=0, cpus_per_task=2)
+    assert (env['GPUS'], env['GPUS_PER_NODE'], env['CPUS_PER_TASK']) == ('4', '0', '2')
+    # not given: the user's environment, then the defaults
+    monkeypatch.setenv('GPUS_PER_NODE', '0')
+    monkeypatch.setenv('CPUS_PER_TASK', '3')
+    env = train_env('slurm', threads=None, gpus=4)
+    assert (env['GPUS_PER_NODE'], env['CPUS_PER_TASK']) == ('0', '3')
+    assert train_env('slurm', None, gpus=4, gpus_per_node=4)['GPUS_PER_NODE'] == '4'
+    monkeypatch.setenv('SRUN_ARGS', '--time=5')
+    assert launcher_env(train_env('slurm', None, gpus=4, port=29600), 'slurm') == dict(
+        GPUS='4', GPUS_PER_NODE='0', CPUS_PER_TASK='3', MASTER_PORT='29600', SRUN_ARGS='--time=5')
+    assert launcher_env(train_env('pytorch', 2, port=29601), 'pytorch') == dict(PORT='29601')
+    assert launcher_env(train_env('none', 2), 'none') == {}

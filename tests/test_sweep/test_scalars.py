@@ -1,11 +1,12 @@
 """Reading what mmengine logged: its own LocalVisBackend writes the files read here."""
+import json
 import os
 
 from mmengine.visualization import LocalVisBackend
 
-from mmacon.benchmark.scalars import (EMPTY_COCO, as_percent, final_metrics,
-                                      found_no_detections, loss_curve, pick_metric,
-                                      read_scalars)
+from mmacon.sweep.scalars import (EMPTY_COCO, as_percent, final_metrics,
+                                  found_no_detections, logged_setups, loss_curve, pick_metric,
+                                  read_scalars)
 
 
 def write_attempt(work_dir, stamp, lines, log_text=''):
@@ -61,3 +62,13 @@ def test_percent():
     assert as_percent('mIoU', 41.25) == 41.25
     assert as_percent('accuracy/top1', 7) == 7.0 and as_percent('mIoU', None) is None
     assert str(as_percent('coco/bbox_mAP', 0.6730000000000001)) == '67.3'
+
+
+def test_setup_of_each_attempt(tmp_path):
+    wd = str(tmp_path)
+    one = dict(torch='2.13.0', device='cpu', cpu_capability='AVX512', threads=1, processes=2)
+    write_attempt(wd, '20260101_000000', [(1, dict(loss=3.0, iter=1))],
+                  f'12/04 20:42:53 - mmengine - INFO - Run setup: {json.dumps(one)}\n')
+    write_attempt(wd, '20260101_000500', [(2, dict(loss=2.0, iter=2))], 'no setup logged\n')
+    assert logged_setups(wd) == [one, None]
+    assert logged_setups(str(tmp_path / 'never_ran')) == []

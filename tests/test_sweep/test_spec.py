@@ -3,8 +3,8 @@ import os.path as osp
 
 import pytest
 
-from mmacon.benchmark.spec import (activation_of, build_runs, flatten_options, format_option,
-                                   load_spec, task_of)
+from mmacon.sweep.spec import (activation_of, build_runs, flatten_options, format_option,
+                               load_spec, task_of)
 from tests.test_tools.tool_helpers import REPO
 
 TINY = osp.join(REPO, 'configs', 'tiny')

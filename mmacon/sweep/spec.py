@@ -60,7 +60,7 @@ ENTRY_KEYS = ('config', 'activation', 'task', 'metric', 'cfg_options', 'pretrain
 
 
 @dataclass
-class BenchmarkRun:
+class SweepRun:
     """One training run of the matrix: a config, a seed, a stage."""
     stage: str  # 'pretrain', 'finetune' (stage 2 of two) or 'train' (a single stage)
     config: str  # absolute path
@@ -69,7 +69,7 @@ class BenchmarkRun:
     seed: int
     metric: Optional[str] = None  # None: the first of DEFAULT_METRICS the run logs
     cfg_options: Dict[str, Any] = field(default_factory=dict)
-    pretrain: Optional['BenchmarkRun'] = None  # the run whose checkpoint this one starts from
+    pretrain: Optional['SweepRun'] = None  # the run whose checkpoint this one starts from
 
     @property
     def stem(self) -> str:
@@ -130,7 +130,7 @@ def build_runs(configs: Sequence[Union[str, dict]],
                seeds: Sequence[int],
                pretrain: Sequence[Union[str, dict]] = (),
                cfg_options: Optional[Dict[str, Any]] = None,
-               base_dir: str = '.') -> List[BenchmarkRun]:
+               base_dir: str = '.') -> List[SweepRun]:
     """The runs of the matrix, stage-1 runs first, then in seed-major order."""
     if not seeds:
         raise ValueError('a benchmark needs at least one seed (seeds=[0])')
@@ -148,10 +148,10 @@ def build_runs(configs: Sequence[Union[str, dict]],
         act = entry.get('activation') or activation_of(config)
         if act not in ACTIVATIONS:
             raise ValueError(f'activation {act!r} of {config} is not one of {sorted(ACTIVATIONS)}')
-        return BenchmarkRun(stage=stage, config=config, activation=act, seed=int(seed),
-                            task=entry.get('task') or task_of(config, act),
-                            metric=entry.get('metric'),
-                            cfg_options={**common, **(entry.get('cfg_options') or {})})
+        return SweepRun(stage=stage, config=config, activation=act, seed=int(seed),
+                        task=entry.get('task') or task_of(config, act),
+                        metric=entry.get('metric'),
+                        cfg_options={**common, **(entry.get('cfg_options') or {})})
 
     runs, by_seed = [], {}
     for seed in seeds:
@@ -174,8 +174,8 @@ def build_runs(configs: Sequence[Union[str, dict]],
     return runs
 
 
-def _pick_pretrain(run: BenchmarkRun, wanted: Optional[str],
-                   candidates: List[BenchmarkRun]) -> BenchmarkRun:
+def _pick_pretrain(run: SweepRun, wanted: Optional[str],
+                   candidates: List[SweepRun]) -> SweepRun:
     if wanted:
         stem = osp.splitext(osp.basename(wanted))[0]
         found = [c for c in candidates if c.stem == stem]

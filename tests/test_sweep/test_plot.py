@@ -1,7 +1,7 @@
 """results.png: written for records with and without logs."""
 import os
 
-from mmacon.benchmark.plot import _mean_curve, plot_results
+from mmacon.sweep.plot import _mean_curve, plot_results
 
 
 def test_mean_curve_over_common_steps():

@@ -9,7 +9,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from mmacon.utils.cpu_dist import setup_cpu_distributed
-from mmacon.utils.runner import DeviceAwareRunner, count_sync_bn
+from mmacon.utils.device_aware_runner import DeviceAwareRunner, count_sync_bn
+from mmacon.utils.run_setup import parse_setup
 
 
 class SyncBNModel(BaseModel):
@@ -66,3 +67,7 @@ def test_single_process_cpu_log(tmp_path, monkeypatch):
     log = _log(tmp_path)
     assert 'Device: cpu' in log and 'Process number: 1' in log and 'GPU number' not in log
     assert 'Distributed training: False' in log
+    # the setup a comparison of runs needs, machine-readable (tools/benchmark.py reads it)
+    assert parse_setup(log.splitlines()) == dict(
+        torch=torch.__version__, device='cpu', processes=1,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads())
