@@ -101,7 +101,7 @@ def runner_reference(cfg, checkpoint, work_dir):
     """The model tools/train.py builds (its Runner, from the config) with the checkpoint
     loaded as tools/test.py loads it, and its predictions on the test set, by image name."""
     from mmacon.utils import register_scope
-    from mmacon.utils.runner import DeviceAwareRunner
+    from mmacon.utils.device_aware_runner import DeviceAwareRunner
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
