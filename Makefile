@@ -55,7 +55,7 @@ demo: install
 	$(PY) tools/demo.py
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 # The GPU machine has its own Python with torch, Triton and no network: nothing is
 # installed unless GPU_WHEELS names a folder of wheels (mmengine, mmcv, mmsegmentation, ...).
