@@ -57,3 +57,36 @@ def test_with_everything_installed_every_backbone_registers():
              'TFNet', 'AconC', 'MetaAconC', 'AconConvert')
     assert {n: MODELS.get(n) is not None for n in names} == {n: True for n in names}
     assert mmacon.models.AconResNet is MODELS.get('AconResNet')
+
+
+WITHOUT_MMCV_OPS = textwrap.dedent('''
+    import sys
+    sys.modules['mmcv._ext'] = None  # mmcv-lite: import mmcv._ext raises ModuleNotFoundError
+    import torch
+    import mmacon
+    from mmengine.registry import MODELS
+    act = MODELS.build(dict(type='AconC', channels=4))
+    print(type(act).__name__, tuple(act(torch.randn(1, 4, 2, 2)).shape))
+    print('AconResNet registered:', MODELS.get('AconResNet') is not None)
+    try:
+        mmacon.models.AconResNet
+    except AttributeError as e:
+        print('AttributeError:', e)
+''')
+
+
+def test_import_mmacon_with_mmcv_lite_says_the_backbones_need_mmcv_ops():
+    """mmseg and mmdet import mmcv's compiled ops: with mmcv-lite ``import mmacon`` still
+    registers the activations, and the backbones say what they need."""
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, '-c', WITHOUT_MMCV_OPS], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ['AconC (1, 4, 2, 2)', 'AconResNet registered: False']
+    assert lines[2] == (
+        "AttributeError: mmacon.models has no 'AconResNet': the backbones were not registered "
+        "because mmdet/mmseg import mmcv's compiled ops and 'mmcv._ext' is not importable "
+        '(import of mmcv._ext halted; None in sys.modules); install mmcv with its ops built for '
+        'this torch (MMCV_WITH_OPS=1, as `make install` does); the activations and acon_convert '
+        'work without it'), lines[2]
