@@ -237,8 +237,10 @@ def main(argv=None) -> int:
     total = time.time() - start
     save(total)
     statuses = [r['status'] for r in results]
-    rc = 0 if all(s in OK for s in statuses) else 2 if all(s in OK | NOT_RUN
-                                                          for s in statuses) else 1
+    if all(s in OK for s in statuses):
+        rc = 0
+    else:
+        rc = 2 if all(s in OK | NOT_RUN for s in statuses) else 1
     log('\n' + '\n'.join(f"{r['name']:>18}: {r['status']:<8} {r['seconds']:6.0f} s"
                          + (f"  {r['note']}" if r.get('note') else '') for r in results))
     log(f'total {total:.0f} s; exit {rc} (0 all passed on CUDA, 1 a section failed, '

@@ -373,8 +373,8 @@ def main(argv=None) -> int:
         frame = traceback.extract_tb(e.__traceback__)[-1]
         v.end('failed', f'{_first_line(e)} ({os.path.relpath(frame.filename, ROOT)}:'
               f'{frame.lineno})')
-    print(f"[{a.section}] {v.data['status']}" + (f": {v.data['note']}" if v.data.get('note')
-                                                   else ''), flush=True)
+    note = f": {v.data['note']}" if v.data.get('note') else ''
+    print(f"[{a.section}] {v.data['status']}{note}", flush=True)
     return 0 if v.data['status'] in ('ok', 'no-cuda', 'skipped') else 1
 
 

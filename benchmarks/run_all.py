@@ -33,7 +33,8 @@ def targets_markdown(act_rows: list, model_rows: list) -> str:
     lines = ['| target | limit | worst measured | met |', '|---|---|---|---|']
     for name, col, limit, label in TARGETS:
         worst = max(r[col] for r in act_rows if r['name'] == name and 'error' not in r)
-        lines.append(f"| {label} | <= {limit}x | {worst:.2f}x | {'yes' if worst <= limit else 'no'} |")
+        met = 'yes' if worst <= limit else 'no'
+        lines.append(f'| {label} | <= {limit}x | {worst:.2f}x | {met} |')
     for r in model_rows:
         if r['act'] == 'ACON-C':
             ok = r['vs_relu'] <= STEP_LIMIT
@@ -75,7 +76,8 @@ def main() -> None:
         model_rows = bench_models.run('cpu', hw=128, repeats=a.model_repeats)
         parts += ['', f'## CPU: one training step, 2x3x128x128 (median of {a.model_repeats} '
                   'after 1 warm-up)', '', bench_models.to_markdown(model_rows, 'cpu')]
-    parts += ['', '## CPU: the targets (issues 5 and 13)', '', targets_markdown(act_rows, model_rows)]
+    parts += ['', '## CPU: the targets (issues 5 and 13)', '',
+              targets_markdown(act_rows, model_rows)]
     parts += ['', cuda_section(a.out)]
     if os.path.exists(FOOTER):
         parts += ['', open(FOOTER).read().rstrip()]

@@ -107,7 +107,8 @@ def test_without_cuda_each_kernel_section_stops_there_and_says_so(tmp_path):
         ('environment', 'no-cuda', False), ('activation-tables', 'no-cuda', False)]
     text = doc.read_text()
     assert text == (out / 'benchmarks.md').read_text()
-    assert f'torch {torch.__version__}' in text and '`import mmacon.ops` with torch alone: ok' in text
+    assert f'torch {torch.__version__}' in text
+    assert '`import mmacon.ops` with torch alone: ok' in text
     assert text.count('CUDA not available (torch.cuda.is_available() is False).') == 2
     assert 'built its 10 candidates' in text
 
