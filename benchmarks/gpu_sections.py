@@ -24,6 +24,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -77,6 +78,25 @@ class Verdict:
         self.write()
 
 
+def run_group(cmd: list, timeout: float, **kw) -> subprocess.CompletedProcess | None:
+    """Run ``cmd`` in a process group of its own; at ``timeout`` kill the whole group
+    (pytest's workers, torchrun's processes) and return None."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **kw)
+    try:
+        out, err = proc.communicate(timeout=max(timeout, 10))
+    except subprocess.TimeoutExpired:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.communicate(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        return None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def _first_line(e: BaseException) -> str:
     return f'{type(e).__name__}: {(str(e).splitlines() or [""])[0][:300]}'
 
@@ -103,11 +123,16 @@ def environment(v: Verdict, a) -> None:
     else:
         lines.append(f'- device: none ({NO_CUDA})')
     if shutil.which('nvidia-smi'):
-        q = subprocess.run(['nvidia-smi', '--query-gpu=driver_version,clocks.sm,clocks.max.sm,'
-                            'power.limit,temperature.gpu', '--format=csv,noheader'],
-                           capture_output=True, text=True, timeout=30)
+        try:
+            q = subprocess.run(['nvidia-smi', '--query-gpu=driver_version,clocks.sm,'
+                                'clocks.max.sm,power.limit,temperature.gpu',
+                                '--format=csv,noheader'], capture_output=True, text=True,
+                               timeout=30)
+            smi = q.stdout.strip() or q.stderr.strip()[:200]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            smi = _first_line(e)
         lines.append(f'- nvidia-smi (driver, SM clock, max SM clock, power limit, '
-                     f'temperature): {q.stdout.strip() or q.stderr.strip()[:200]}')
+                     f'temperature): {smi}')
     t0 = time.time()
     ops = _importable('mmacon.ops')
     lines.append(f'- `import mmacon.ops` with torch alone: '
@@ -117,9 +142,12 @@ def environment(v: Verdict, a) -> None:
         from mmacon import ops as mops
         x = torch.randn(2, 4, 3, 3, device='cuda' if CUDA else 'cpu')
         c = torch.ones(1, 4, 1, 1, device=x.device)
-        why = mops.explain_impl('auto', x, c, c, c)
-        lines.append(f"- impl='auto' on {x.device.type}: {mops.resolve_impl('auto', x, c, c, c)}"
-                     + (f' ({why})' if why else ''))
+        try:
+            why = mops.explain_impl('auto', x, c, c, c)
+            auto = mops.resolve_impl('auto', x, c, c, c) + (f' ({why})' if why else '')
+        except Exception as e:  # noqa: BLE001 - an API change is not a reason to stop here
+            auto = f'could not ask ({_first_line(e)})'
+        lines.append(f"- impl='auto' on {x.device.type}: {auto}")
     v.add('\n'.join(lines), torch=torch.__version__, cuda=torch.version.cuda,
           device=torch.cuda.get_device_name() if CUDA else None)
     if 'not importable' in ops:
@@ -158,12 +186,8 @@ def _pytest(v: Verdict, a, paths: list, k: str, workers: int, label: str) -> Non
         v.end('no-cuda', NO_CUDA)
         return
     t0 = time.time()
-    left = a.deadline - time.time() - 10
-    try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, timeout=max(left, 10))
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        rc = None
+    proc = run_group(cmd, a.deadline - time.time() - 15, cwd=ROOT, env=env)
+    rc = None if proc is None else proc.returncode
     counts, failed = {}, []
     if os.path.exists(xml):
         for case in ET.parse(xml).getroot().iter('testcase'):
@@ -180,8 +204,11 @@ def _pytest(v: Verdict, a, paths: list, k: str, workers: int, label: str) -> Non
     if failed:
         text += '\n\n```\n' + '\n'.join(failed[:30]) + '\n```'
     v.add(text, counts=counts, failed=failed, triton_kernels=kernels, seconds=round(took, 1))
-    ok = rc == 0 and not failed
-    v.end('ok' if ok else 'failed', '' if CUDA else 'on the CPU (--cpu-dry-run)')
+    if rc != 0 or failed:
+        v.end('failed', '' if CUDA else 'on the CPU (--cpu-dry-run)')
+    else:
+        v.end('ok' if CUDA else 'no-cuda', '' if CUDA else f'{NO_CUDA}: ran on the CPU '
+              '(--cpu-dry-run)')
 
 
 def ops_tests(v: Verdict, a) -> None:
@@ -326,9 +353,13 @@ def torchrun(v: Verdict, a) -> None:
             return
         t0 = time.time()
         # the environment is inherited: PYTHONPATH keeps the checkout and the kit
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                              timeout=max(a.deadline - time.time() - 10, 10))
-    log = proc.stdout + proc.stderr
+        proc = run_group(cmd, a.deadline - time.time() - 15, cwd=ROOT, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if proc is None:
+        v.add(f'`{shown}` did not finish in time (stopped with its processes).')
+        v.end('failed', 'torchrun ran out of time')
+        return
+    log = proc.stdout
     print(log[-6000:], flush=True)
     checks = {f'exit 0 (got {proc.returncode})': proc.returncode == 0,
               '3 iterations (`Iter(train) [3/3]` logged)': 'Iter(train) [3/3]' in log,
