@@ -35,3 +35,24 @@ def test_saved_bytes_counts_each_storage_once():
     assert out.shape == (4, 8) and out.grad_fn is not None
     product_bytes = 4 * 8 * 4                    # a * b, saved by the second product
     assert nbytes == 128 + 32 + product_bytes
+
+
+def test_reexec_restarts_a_module_run_as_a_module(tmp_path):
+    """``python -m pkg.mod`` restarts as ``python -m pkg.mod`` (its relative imports keep
+    working), with the allocator settings and the arguments."""
+    import os
+    import subprocess
+    import sys
+    pkg = tmp_path / 'probe_pkg'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text('')
+    (pkg / 'main.py').write_text(
+        'import os, sys\nfrom benchmarks import common\nfrom . import __name__ as parent\n'
+        'common.reexec_with_stable_malloc()\n'
+        "print(parent, __spec__.name, sys.argv[1:], common.malloc_pinned())\n")
+    env = {k: v for k, v in os.environ.items() if k not in common.STABLE_MALLOC}
+    env['PYTHONPATH'] = os.pathsep.join([str(tmp_path), common.__file__.rsplit(os.sep, 2)[0]])
+    proc = subprocess.run([sys.executable, '-m', 'probe_pkg.main', '--flag', 'x'], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split('\n')[0] == "probe_pkg probe_pkg.main ['--flag', 'x'] True", \
+        proc.stderr
