@@ -123,7 +123,8 @@ def run_section(sec: Section, limit: float, site: str | None, args, log: Log, tm
         f'PYTHONPATH)\n$ {shlex.join(cmd)}')
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(site), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, errors='replace',
+                            start_new_session=True)
     reader = threading.Thread(target=lambda: [log(line) for line in proc.stdout], daemon=True)
     reader.start()
     timed_out = False

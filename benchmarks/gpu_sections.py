@@ -353,7 +353,7 @@ def torchrun(v: Verdict, a) -> None:
             return
         t0 = time.time()
         # the environment is inherited: PYTHONPATH keeps the checkout and the kit
-        proc = run_group(cmd, a.deadline - time.time() - 15, cwd=ROOT, text=True,
+        proc = run_group(cmd, a.deadline - time.time() - 15, cwd=ROOT, text=True, errors='replace',
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if proc is None:
         v.add(f'`{shown}` did not finish in time (stopped with its processes).')
