@@ -65,14 +65,21 @@ def build_mmcv(python: str, venv: str, jobs: int, out: str) -> str:
                FORCE_CUDA='0')
     sh([vpy, '-m', 'pip', 'wheel', '--no-build-isolation', '--no-deps', '--no-binary', 'mmcv',
         '-w', work, MMCV], env=env)
-    built = os.path.join(work, MMCV_WHEEL)
-    unpacked = os.path.join(work, 'unpacked')
-    sh([vpy, '-m', 'wheel', 'unpack', '-d', unpacked, built])
-    for so in glob.glob(os.path.join(unpacked, '*', 'mmcv', '_ext*.so')):
+    return strip_wheel(vpy, os.path.join(work, MMCV_WHEEL), out)
+
+
+def strip_wheel(python: str, wheel: str, out: str) -> str:
+    """``wheel`` repacked into ``out`` with the debug info of its ``_ext*.so`` stripped."""
+    unpacked = tempfile.mkdtemp(prefix='mmcv-unpacked-')
+    sh([python, '-m', 'wheel', 'unpack', '-d', unpacked, wheel])
+    libs = glob.glob(os.path.join(unpacked, '*', 'mmcv', '_ext*.so'))
+    if not libs:
+        raise SystemExit(f'{wheel} has no mmcv/_ext*.so: built without MMCV_WITH_OPS=1?')
+    for so in libs:
         sh(['strip', '--strip-debug', so])
-    os.remove(built)
-    sh([vpy, '-m', 'wheel', 'pack', '-d', out, *glob.glob(os.path.join(unpacked, '*'))])
-    return os.path.join(out, MMCV_WHEEL)
+    sh([python, '-m', 'wheel', 'pack', '-d', out, *glob.glob(os.path.join(unpacked, '*'))])
+    shutil.rmtree(unpacked)
+    return os.path.join(out, os.path.basename(wheel))
 
 
 def main(argv=None) -> int:
