@@ -61,13 +61,15 @@ bench: install
 # The GPU machine has its own Python with torch and Triton, and no network. The kernel
 # sections need nothing more; the model sections need the wheel kit (make gpu-kit here, carry
 # .gpu-kit), which gpu_check installs with pip --no-index --no-deps --target into a temporary
-# folder and adds to PYTHONPATH (extended, never replaced). OUT: where results are copied.
-GPU_PYTHON ?= python3
-GPU_KIT    ?= .gpu-kit
-OUT        ?=
+# folder and adds to PYTHONPATH (extended, never replaced). OUT: where results are copied;
+# GPU_CHECK_ARGS: more options (--only, --budget, --cpu-dry-run: python -m benchmarks.gpu_check -h).
+GPU_PYTHON     ?= python3
+GPU_KIT        ?= .gpu-kit
+OUT            ?=
+GPU_CHECK_ARGS ?=
 gpu-check:
 	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(GPU_PYTHON) -m benchmarks.gpu_check \
-		--kit $(GPU_KIT) $(if $(OUT),--out-dir $(OUT))
+		--kit $(GPU_KIT) $(if $(OUT),--out-dir $(OUT)) $(GPU_CHECK_ARGS)
 
 # mmcv is built for cp312 against torch 2.11.0 (about 40 minutes on 2 cores) with KIT_PYTHON,
 # unless MMCV_WHEEL names such a wheel built before.
