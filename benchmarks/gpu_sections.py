@@ -241,6 +241,46 @@ class RecompileLimitHits(logging.Handler):
                 ln.strip() for ln in msg.splitlines()[1:3]))
 
 
+# issue 19's targets on the H200, at the two large shapes, in float32 and bfloat16
+KERNEL_TARGETS = (('AconC (triton)', 'vs_silu', '<=', 1.1, 'AconC fwd+bwd time / SiLU'),
+                  ('MetaAconC (triton)', 'vs_silu', '<=', 1.4, 'MetaAconC fwd+bwd time / SiLU'),
+                  ('triton', 'fwd_rel', '>=', 0.85, 'AconC forward bandwidth / copy'),
+                  ('triton', 'bwd_rel', '>=', 0.85, 'AconC backward bandwidth / copy'))
+STEP_TARGETS = (('ACON-C', 'vs_relu', 1.05, 'time'), ('Meta-ACON', 'vs_relu', 1.12, 'time'),
+                ('ACON-C', 'mem_vs_relu', 1.03, 'peak memory'),
+                ('Meta-ACON', 'mem_vs_relu', 1.03, 'peak memory'))
+
+
+def _met(value: float, op: str, limit: float) -> str:
+    return 'yes' if (value <= limit if op == '<=' else value >= limit) else '**no**'
+
+
+def kernel_targets(figures: dict, shapes) -> str:
+    """The targets' table: each measured figure against its limit."""
+    lines = ['| target | dtype, shape | limit | measured | met |', '|---|---|---|---|---|']
+    for key, t in figures.items():
+        dtype, shape = key.split()
+        if dtype not in ('float32', 'bfloat16') or shape not in shapes:
+            continue
+        for name, col, op, limit, label in KERNEL_TARGETS:
+            rows = t['rows'] if col == 'vs_silu' else t['bandwidth']
+            for r in rows:
+                if r.get('name', r.get('impl')) == name and col in r:
+                    lines.append(f'| {label} | {key} | {op} {limit} | {r[col]:.3f} | '
+                                 f'{_met(r[col], op, limit)} |')
+    return '\n'.join(lines)
+
+
+def step_targets(rows: list) -> str:
+    lines = ['| target | limit | measured | met |', '|---|---|---|---|']
+    for act, col, limit, what in STEP_TARGETS:
+        for r in rows:
+            if r['act'] == act:
+                lines.append(f'| {act} step {what} / ReLU | <= {limit} | {r[col]:.3f} | '
+                             f"{_met(r[col], '<=', limit)} |")
+    return '\n'.join(lines)
+
+
 def activation_tables(v: Verdict, a) -> None:
     from . import bench_activations as ba
     device = 'cuda' if CUDA else 'cpu'
@@ -278,6 +318,9 @@ def activation_tables(v: Verdict, a) -> None:
             v.add(f'#### {label}, {key.split()[1]} ({time.time() - t0:.0f} s)\n\n'
                   + ba.to_markdown(rows) + '\n\n' + ba.bandwidth_markdown(bw),
                   tables=figures, recompile_limit_hits=hits.hits)
+    large = ['x'.join(map(str, s)) for s in shapes[:2]]
+    v.add('#### Targets (issue 19: two large shapes, float32 and bfloat16)\n\n'
+          + kernel_targets(figures, large))
     if hits.hits:
         v.add("**torch.compile hit its recompile limit**: the 'compiled' rows after this "
               'point timed eager code.\n\n```\n' + '\n'.join(hits.hits[:10]) + '\n```')
@@ -320,7 +363,8 @@ def pspnet_step(v: Verdict, a) -> None:
         device, n, hw, repeats = 'cpu', 2, (64, 128), 1   # 2: BN on the 1x1 pooled map
     rows = bm.run(device, n=n, hw=hw, repeats=repeats, models=(model,), amp_dtype=torch.bfloat16)
     v.add(f'{n}x3x{hw[0]}x{hw[1]}, median of {repeats} rounds after 1 warm-up:\n\n'
-          + bm.to_markdown(rows, device), rows=rows)
+          + bm.to_markdown(rows, device) + '\n\nTargets (issue 19):\n\n'
+          + step_targets(rows), rows=rows)
     v.end('ok' if CUDA else 'no-cuda',
           '' if CUDA else f'{NO_CUDA}: ran at {n}x3x{hw[0]}x{hw[1]} on the CPU (--cpu-dry-run)')
 
