@@ -1,8 +1,9 @@
 """Whole-model benchmark: one training step (forward, loss, backward) of RetinaNet R-50
 and PSPNet R-50-D8 built from this repo's configs through the mmdet/mmseg registries,
 with ReLU, ACON-C and Meta-ACON ``AconResNet`` backbones. Reports median step time and
-memory: on CUDA the peak allocated bytes, on CPU the bytes saved for backward (each
-storage once), which is what dominates a training step's peak on CPU.
+memory: on CUDA the peak allocated bytes of one model's step (its weights, buffers and what
+the step allocates), on CPU the bytes saved for backward (each storage once), which is what
+dominates a training step's peak on CPU.
 """
 from __future__ import annotations
 
@@ -101,10 +102,15 @@ def run(device: str = 'cpu', n: int = 2, hw=256, repeats: int = 3, models=tuple(
                 losses().backward()
 
             if device.startswith('cuda'):
+                # the models are built side by side: count this one's parameters and buffers
+                # and what its step allocates, not the others' weights and gradients
                 torch.cuda.synchronize()
+                before = torch.cuda.memory_allocated()
                 torch.cuda.reset_peak_memory_stats()
                 step()
-                mems[act] = torch.cuda.max_memory_allocated()
+                own = sum(t.numel() * t.element_size()
+                          for t in (*model.parameters(), *model.buffers()))
+                mems[act] = torch.cuda.max_memory_allocated() - before + own
             else:
                 nbytes, loss = saved_bytes(losses)
                 loss.backward()
