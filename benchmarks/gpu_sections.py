@@ -165,13 +165,12 @@ def _pytest(v: Verdict, a, paths: list, k: str, workers: int, label: str) -> Non
     xml = os.path.join(tmp, 'junit.xml')
     cmd = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *paths, '-k', k,
            '-o', 'addopts=-ra', f'--junitxml={xml}']
-    have_xdist = importlib.util.find_spec('xdist') is not None
-    if CUDA and workers > 1 and have_xdist:
-        cmd += ['-n', str(workers), '--dist', 'load']
+    xdist = (['-n', str(workers), '--dist', 'load']
+             if workers > 1 and importlib.util.find_spec('xdist') is not None else [])
     env = dict(os.environ)
     # a fresh Triton cache, to count what the tests compile
     env['TRITON_CACHE_DIR'] = cache = os.path.join(tmp, 'triton-cache')
-    shown = 'pytest ' + shlex.join([*paths, '-k', k] + cmd[cmd.index(f'--junitxml={xml}') + 1:])
+    shown = 'pytest ' + shlex.join([*paths, '-k', k, *xdist])
     if not (CUDA or a.cpu_dry_run):
         proc = subprocess.run(cmd[:3] + ['--collect-only'] + cmd[3:], cwd=ROOT, env=env,
                               capture_output=True, text=True)
@@ -186,7 +185,7 @@ def _pytest(v: Verdict, a, paths: list, k: str, workers: int, label: str) -> Non
         v.end('no-cuda', NO_CUDA)
         return
     t0 = time.time()
-    proc = run_group(cmd, a.deadline - time.time() - 15, cwd=ROOT, env=env)
+    proc = run_group(cmd + xdist, a.deadline - time.time() - 15, cwd=ROOT, env=env)
     rc = None if proc is None else proc.returncode
     counts, failed = {}, []
     if os.path.exists(xml):
