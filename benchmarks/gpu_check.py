@@ -5,11 +5,14 @@ and a 1-process NCCL torchrun, in one command on a lent GPU machine.
 
 Each section of :mod:`benchmarks.gpu_sections` runs in a process of its own, with a time
 limit taken from one budget, so that a crash, a hang or a missing package stops that section
-alone; each one says what it ran, or why it could not. The kernel sections run with the
-checkout alone on ``PYTHONPATH`` (torch and Triton, no mmengine or mmcv); the model sections
-add the wheel kit (``make gpu-kit``), which this script installs with ``pip install
---no-index --no-deps --target`` into a temporary folder: ``PYTHONPATH`` is extended,
-never replaced, for every child (torchrun's workers included).
+alone; each one says what it ran, or why it could not. The wheel kit (``make gpu-kit``:
+mmengine, mmcv, mmseg) is installed with ``pip install --no-index --no-deps --target`` into a
+temporary folder, which is added to ``PYTHONPATH`` (extended, never replaced, for every child,
+torchrun's workers included) of the sections that use it: never for ``environment``, which
+checks that :mod:`mmacon.ops` imports with torch alone; where it is installed for the kernel
+sections (their Meta-ACON rows and the tests that build modules need :mod:`mmacon.models`),
+which without it run what torch alone can and say what they left out; always for the model
+sections.
 
 Writes the CUDA section of ``docs/benchmarks.md`` and, with ``--out-dir``, copies there
 ``benchmarks.md`` (the whole file), ``gpu_check.json`` (every figure, each section's
@@ -39,24 +42,27 @@ from dataclasses import dataclass
 from .report import DOC, ROOT, write_cuda_section
 
 
+NEVER, OPTIONAL, REQUIRED = 'never', 'optional', 'required'
+
+
 @dataclass(frozen=True)
 class Section:
     name: str
     title: str
-    kit: bool      # needs the wheel kit (mmengine, mmcv, mmseg) on PYTHONPATH
+    kit: str       # the wheel kit (mmengine, mmcv, mmseg) on PYTHONPATH: NEVER/OPTIONAL/REQUIRED
     limit_s: int   # at most this long, and at most what is left of the budget
 
 
 SECTIONS = (
-    Section('environment', 'Environment', False, 60),
-    Section('ops-tests', 'CUDA tests of tests/test_ops (torch and Triton alone)', False, 150),
+    Section('environment', 'Environment (torch alone)', NEVER, 60),
+    Section('ops-tests', 'CUDA tests of tests/test_ops', OPTIONAL, 150),
     Section('activation-tables', 'Per activation: forward+backward vs SiLU, bandwidth vs a '
-            'device copy, saved bytes vs the input (torch and Triton alone)', False, 200),
-    Section('activation-tests', 'CUDA tests of the activation modules', True, 120),
+            'device copy, saved bytes vs the input', OPTIONAL, 200),
+    Section('activation-tests', 'CUDA tests of the activation modules', REQUIRED, 120),
     Section('pspnet-step', 'PSPNet R-50-D8 training step, 2x3x512x1024, AMP (bfloat16 '
-            'autocast): time and peak memory vs ReLU', True, 150),
+            'autocast): time and peak memory vs ReLU', REQUIRED, 150),
     Section('torchrun', '1-process NCCL torchrun of configs/tiny/'
-            'pspnet_r18-d8-aconc_tiny-cityscapes.py', True, 150),
+            'pspnet_r18-d8-aconc_tiny-cityscapes.py', REQUIRED, 150),
 )
 # statuses a section reports: ran and passed / could not run here, said why / the rest fail
 OK, NOT_RUN = {'ok'}, {'no-cuda', 'skipped'}
@@ -179,7 +185,7 @@ def section_markdown(results: list, header: list, total: float | None) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--kit', default=os.path.join(ROOT, '.gpu-kit'),
-                    help='folder of wheels for the model sections (make gpu-kit)')
+                    help='folder of wheels: mmengine, mmcv, mmseg (make gpu-kit)')
     ap.add_argument('--out-dir', help='copy benchmarks.md, gpu_check.json and the log here')
     ap.add_argument('--doc', default=DOC, help='the benchmarks page whose CUDA section to write')
     ap.add_argument('--budget', type=float, default=480,
@@ -199,7 +205,7 @@ def main(argv=None) -> int:
     log(f'{time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}: {command} (in {ROOT})')
     chosen = [s for s in SECTIONS if not args.only or s.name in args.only.split(',')]
     site, kit_note = (None, 'not needed')
-    if any(s.kit for s in chosen):
+    if any(s.kit != NEVER for s in chosen):
         site, kit_note = install_kit(os.path.abspath(args.kit), log)
         log(f'kit: {kit_note}')
     header = ['## CUDA', '',
@@ -208,7 +214,7 @@ def main(argv=None) -> int:
               'process of its own; ratios are taken within one process, as medians over rounds '
               'of candidates timed back to back. Under autocast the input is already in the '
               "low-precision dtype (as a conv's output would be) and the parameters are "
-              'float32.', '', f'Wheel kit for the model sections: {kit_note}.', '']
+              'float32.', '', f'Wheel kit: {kit_note}.', '']
     results: list = []
     summary = {'command': command, 'root': ROOT, 'kit': kit_note, 'sections': results}
 
@@ -222,7 +228,7 @@ def main(argv=None) -> int:
 
     for sec in chosen:
         left = args.budget - (time.time() - start)
-        if sec.kit and site is None:
+        if sec.kit == REQUIRED and site is None:
             results.append(dict(name=sec.name, title=sec.title, status='skipped', seconds=0,
                                 markdown='', note=f'not run: {kit_note}'))
         elif left < 15:
@@ -232,8 +238,8 @@ def main(argv=None) -> int:
         else:
             # a CPU twin compiles and runs the toy sizes several times slower than the GPU box
             limit = sec.limit_s * (4 if args.cpu_dry_run else 1)
-            results.append(run_section(sec, min(limit, left), site if sec.kit else None,
-                                       args, log, tmp))
+            results.append(run_section(sec, min(limit, left),
+                                       None if sec.kit == NEVER else site, args, log, tmp))
         save()
     total = time.time() - start
     save(total)

@@ -87,7 +87,7 @@ def test_without_the_kit_the_model_sections_say_how_to_make_it(tmp_path):
 
 
 def test_a_section_over_its_limit_is_stopped_with_its_children(tmp_path):
-    sec = gpu_check.Section('environment', 'Environment', False, 1)
+    sec = gpu_check.Section('environment', 'Environment', gpu_check.NEVER, 1)
     args = gpu_check.argparse.Namespace(repeats=1, cpu_dry_run=False)
     t0 = time.time()
     result = gpu_check.run_section(sec, 0.5, None, args, gpu_check.Log(str(tmp_path / 'log')),
@@ -101,7 +101,7 @@ def test_a_section_over_its_limit_is_stopped_with_its_children(tmp_path):
 def test_without_cuda_each_kernel_section_stops_there_and_says_so(tmp_path):
     out, doc = tmp_path / 'out', tmp_path / 'benchmarks.md'
     rc = gpu_check.main(['--only', 'environment,activation-tables', '--out-dir', str(out),
-                         '--doc', str(doc)])
+                         '--doc', str(doc), '--kit', str(tmp_path / 'no-kit')])
     assert rc == 2
     summary = json.loads((out / 'gpu_check.json').read_text())
     assert [(s['name'], s['status'], s['kit']) for s in summary['sections']] == [

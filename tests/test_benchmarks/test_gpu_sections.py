@@ -33,3 +33,33 @@ def test_step_targets_compare_time_and_memory_with_relu():
         '| Meta-ACON step time / ReLU | <= 1.12 | 1.200 | **no** |',
         '| ACON-C step peak memory / ReLU | <= 1.03 | 1.031 | **no** |',
         '| Meta-ACON step peak memory / ReLU | <= 1.03 | 1.010 | yes |']
+
+
+JUNIT = '''<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="" name="tests.test_ops.test_function"><error message="collection failure">
+tests/test_ops/test_function.py:10: in &lt;module&gt;
+E   ModuleNotFoundError: No module named 'mmengine'</error></testcase>
+<testcase classname="" name="tests.test_ops.test_broken"><error message="collection failure">
+E   ModuleNotFoundError: No module named 'scipyx'</error></testcase>
+<testcase classname="tests.test_ops.test_triton_acon" name="test_a" time="0.1"/>
+<testcase classname="tests.test_ops.test_triton_acon" name="test_b" time="0.1">
+<skipped message="needs CUDA"/></testcase>
+<testcase classname="tests.test_ops.test_triton_acon" name="test_c" time="0.1">
+<failure message="assert 1 == 2">assert 1 == 2</failure></testcase>
+</testsuite></testsuites>'''
+
+
+def test_junit_sets_apart_files_that_need_a_missing_openmmlab_package(tmp_path, monkeypatch):
+    xml = tmp_path / 'junit.xml'
+    xml.write_text(JUNIT)
+    missing = {'mmengine'}
+    real_find_spec = gpu_sections.importlib.util.find_spec
+    monkeypatch.setattr(gpu_sections.importlib.util, 'find_spec',
+                        lambda name: None if name in missing else real_find_spec(name))
+    counts, failed, uncollected = gpu_sections._junit(str(xml))
+    assert counts == {'error': 1, 'passed': 1, 'skipped': 1, 'failure': 1}
+    assert failed == ['tests.test_ops.test_broken', 'tests.test_ops.test_triton_acon::test_c']
+    assert uncollected == ['tests.test_ops.test_function (needs mmengine)']
+    missing.clear()   # where mmengine is installed, a file failing to import it is a failure
+    counts, failed, uncollected = gpu_sections._junit(str(xml))
+    assert uncollected == [] and failed[0] == 'tests.test_ops.test_function'
