@@ -2,8 +2,9 @@
 #   make install   idempotent; builds mmcv 2.1.0 with its C++ ops only when missing
 #   make test      install, then the whole pytest suite
 #   make demo      install, then the transfer-learning pipeline in miniature (tools/demo.py)
-#   make gpu-check on a GPU machine: CUDA tests, CUDA benchmark tables, NCCL smoke run
-#                  (no install; GPU_PYTHON, GPU_WHEELS: see benchmarks/README.md)
+#   make gpu-check on a GPU machine: CUDA tests, CUDA benchmark tables, PSPNet AMP step, NCCL
+#                  torchrun (no install but the kit's; GPU_PYTHON, GPU_KIT, OUT: benchmarks/README.md)
+#   make gpu-kit   the wheels the GPU check's model sections need there, into .gpu-kit/
 #
 # TORCH_SPEC: the torch + torchvision to install. The default takes the package
 # registry's torch 2.13.0 (a CUDA 13 build that also runs on CPU; with triton
@@ -23,7 +24,7 @@ STAMP       := $(VENV)/.mmacon-installed
 # the torch / torchvision just installed, as constraints: no later install may change them
 CONSTRAINTS := $(VENV)/torch-constraints.txt
 
-.PHONY: install test demo bench gpu-check clean-venv
+.PHONY: install test demo bench gpu-check gpu-kit clean-venv
 
 install: $(STAMP)
 
@@ -55,18 +56,28 @@ demo: install
 	$(PY) tools/demo.py
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
-# The GPU machine has its own Python with torch, Triton and no network: nothing is
-# installed unless GPU_WHEELS names a folder of wheels (mmengine, mmcv, mmsegmentation, ...).
-GPU_PYTHON ?= python3
-GPU_WHEELS ?=
+# The GPU machine has its own Python with torch and Triton, and no network. The kernel
+# sections need nothing more; the model sections need the wheel kit (make gpu-kit here, carry
+# .gpu-kit), which gpu_check installs with pip --no-index --no-deps --target into a temporary
+# folder and adds to PYTHONPATH (extended, never replaced). OUT: where results are copied;
+# GPU_CHECK_ARGS: more options (--only, --budget, --cpu-dry-run: python -m benchmarks.gpu_check -h).
+GPU_PYTHON     ?= python3
+GPU_KIT        ?= .gpu-kit
+OUT            ?=
+GPU_CHECK_ARGS ?=
 gpu-check:
-	@if [ -n "$(GPU_WHEELS)" ]; then \
-		$(GPU_PYTHON) -m pip install -q --no-index --find-links "$(GPU_WHEELS)" \
-			$$(ls "$(GPU_WHEELS)" | grep -E '\.whl$$' | sed 's|^|$(GPU_WHEELS)/|') || exit 1; \
-	fi
-	PYTHONPATH=$(CURDIR) timeout 540 $(GPU_PYTHON) benchmarks/gpu_check.py
+	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(GPU_PYTHON) -m benchmarks.gpu_check \
+		--kit $(GPU_KIT) $(if $(OUT),--out-dir $(OUT)) $(GPU_CHECK_ARGS)
+
+# mmcv is built for cp312 against torch 2.11.0 (about 40 minutes on 2 cores) with KIT_PYTHON,
+# unless MMCV_WHEEL names such a wheel built before.
+KIT_PYTHON ?= python3.12
+MMCV_WHEEL ?=
+gpu-kit:
+	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(PYTHON) -m benchmarks.gpu_kit \
+		--dest $(GPU_KIT) --build-python $(KIT_PYTHON) $(if $(MMCV_WHEEL),--mmcv-wheel $(MMCV_WHEEL))
 
 clean-venv:
 	rm -rf $(VENV)

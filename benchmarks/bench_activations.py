@@ -1,4 +1,5 @@
-"""Per-activation benchmark: forward+backward time and bytes saved for backward.
+"""Per-activation benchmark: forward+backward time and bytes saved for backward
+(``python -m benchmarks.bench_activations [--device cuda]``).
 
 ReLU, SiLU, the plain-formula ACON-C (autograd), our AconC and MetaAconC (each impl),
 at detection-backbone shapes and a small one. Ratios are taken in one process:
@@ -18,9 +19,10 @@ import statistics
 import torch
 import torch.nn as nn
 
-from common import (interleaved_median_times, interleaved_times, paired_ratios,
-                    reexec_with_stable_malloc, saved_bytes)
 from mmacon.ops import BACKENDS, acon_c, resolve_impl
+
+from .common import (interleaved_median_times, interleaved_times, paired_ratios,
+                     reexec_with_stable_malloc, saved_bytes)
 
 
 class _OpsAconC(nn.Module):
@@ -111,7 +113,7 @@ def run(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, extra: list | None
             mod = mod.to(device)
             try:
                 with ctx():
-                    nbytes, out = saved_bytes(lambda: mod(x))
+                    nbytes, out = saved_bytes(mod, x)
                     out.backward(grad)
             except Exception as e:  # noqa: BLE001 - reported in the table
                 failed[name] = f'{type(e).__name__}: {str(e).splitlines()[0][:160]}'

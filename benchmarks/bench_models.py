@@ -1,8 +1,9 @@
 """Whole-model benchmark: one training step (forward, loss, backward) of RetinaNet R-50
 and PSPNet R-50-D8 built from this repo's configs through the mmdet/mmseg registries,
 with ReLU, ACON-C and Meta-ACON ``AconResNet`` backbones. Reports median step time and
-memory: on CUDA the peak allocated bytes, on CPU the bytes saved for backward (each
-storage once), which is what dominates a training step's peak on CPU.
+memory: on CUDA the peak allocated bytes of one model's step (its weights, buffers and what
+the step allocates), on CPU the bytes saved for backward (each storage once), which is what
+dominates a training step's peak on CPU.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import statistics
 import torch
 from mmengine.config import Config
 
-from common import interleaved_times, paired_ratios, saved_bytes
+from .common import interleaved_times, paired_ratios, saved_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
@@ -44,15 +45,17 @@ def build(scope: str, path: str, device: str):
     return R.build(cfg.model).to(device).train()
 
 
-def batch(scope: str, n: int, hw: int, device: str):
-    x = torch.rand(n, 3, hw, hw, device=device) * 255
+def batch(scope: str, n: int, hw, device: str):
+    """``n`` images of ``hw`` (an int: square, or (h, w)) with their data samples."""
+    h, w = (hw, hw) if isinstance(hw, int) else hw
+    x = torch.rand(n, 3, h, w, device=device) * 255
     if scope == 'mmdet':
         from mmdet.structures import DetDataSample
         from mmengine.structures import InstanceData
         samples = []
         for _ in range(n):
-            s = DetDataSample(metainfo=dict(img_shape=(hw, hw), pad_shape=(hw, hw),
-                                            batch_input_shape=(hw, hw), scale_factor=(1., 1.)))
+            s = DetDataSample(metainfo=dict(img_shape=(h, w), pad_shape=(h, w),
+                                            batch_input_shape=(h, w), scale_factor=(1., 1.)))
             s.gt_instances = InstanceData(
                 bboxes=torch.tensor([[10., 20., 120., 150.], [60., 40., 200., 220.]],
                                     device=device),
@@ -63,18 +66,19 @@ def batch(scope: str, n: int, hw: int, device: str):
         from mmseg.structures import SegDataSample
         samples = []
         for _ in range(n):
-            s = SegDataSample(metainfo=dict(img_shape=(hw, hw), pad_shape=(hw, hw),
-                                            ori_shape=(hw, hw)))
-            s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, hw, hw), device=device))
+            s = SegDataSample(metainfo=dict(img_shape=(h, w), pad_shape=(h, w),
+                                            ori_shape=(h, w)))
+            s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, h, w), device=device))
             samples.append(s)
     return x, samples
 
 
-def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3, models=tuple(MODELS),
+def run(device: str = 'cpu', n: int = 2, hw=256, repeats: int = 3, models=tuple(MODELS),
         amp_dtype: torch.dtype | None = None):
     """Per model, the three backbones are built side by side and their steps timed
-    round-robin, the ratio the median of each round's (see :func:`common.paired_ratios`). ``amp_dtype``: forward and
-    loss under ``torch.autocast`` in that dtype (AMP without a loss scaler)."""
+    round-robin, the ratio the median of each round's (see :func:`common.paired_ratios`).
+    ``hw``: the image size, an int (square) or (h, w). ``amp_dtype``: forward and loss
+    under ``torch.autocast`` in that dtype (AMP without a loss scaler)."""
     rows = []
     for model_name in models:
         scope, pattern = MODELS[model_name]
@@ -98,10 +102,15 @@ def run(device: str = 'cpu', n: int = 2, hw: int = 256, repeats: int = 3, models
                 losses().backward()
 
             if device.startswith('cuda'):
+                # the models are built side by side: count this one's parameters and buffers
+                # and what its step allocates, not the others' weights and gradients
                 torch.cuda.synchronize()
+                before = torch.cuda.memory_allocated()
                 torch.cuda.reset_peak_memory_stats()
                 step()
-                mems[act] = torch.cuda.max_memory_allocated()
+                own = sum(t.numel() * t.element_size()
+                          for t in (*model.parameters(), *model.buffers()))
+                mems[act] = torch.cuda.max_memory_allocated() - before + own
             else:
                 nbytes, loss = saved_bytes(losses)
                 loss.backward()
@@ -128,5 +137,5 @@ def to_markdown(rows, device: str) -> str:
     return '\n'.join(lines)
 
 
-if __name__ == '__main__':
+if __name__ == '__main__':  # python -m benchmarks.bench_models
     print(to_markdown(run(), 'cpu'))

@@ -1,5 +1,5 @@
-"""Timing and memory helpers shared by the benchmarks: medians after warm-up, saved bytes,
-the allocator setting."""
+"""Timing and memory helpers shared by the benchmarks (and the tests that count saved
+bytes): round-robin timing, paired ratios, saved bytes, the allocator setting."""
 from __future__ import annotations
 
 import os
@@ -14,21 +14,6 @@ import torch
 def sync(device: str) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
-
-
-def median_time(fn: Callable[[], object], device: str = 'cpu', warmup: int = 2,
-                repeats: int = 9) -> float:
-    """Median wall time of ``fn()`` in seconds after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def interleaved_times(fns: dict[str, Callable[[], object]], device: str = 'cpu',
@@ -68,8 +53,11 @@ def paired_ratios(times: dict[str, list[float]], baseline: str) -> dict[str, flo
             for name, ts in times.items()}
 
 
-def saved_bytes(fn: Callable[[], torch.Tensor]) -> tuple[int, torch.Tensor]:
-    """Bytes autograd keeps for backward while running ``fn``, each storage counted once."""
+def saved_bytes(fn: Callable[..., torch.Tensor], *args) -> tuple[int, torch.Tensor]:
+    """(bytes autograd keeps for backward while running ``fn(*args)``, its output).
+
+    Each storage is counted once, however many saved tensors view it.
+    """
     storages: dict = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -78,7 +66,7 @@ def saved_bytes(fn: Callable[[], torch.Tensor]) -> tuple[int, torch.Tensor]:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn()
+        out = fn(*args)
     return sum(storages.values()), out
 
 
@@ -96,9 +84,14 @@ def malloc_pinned() -> bool:
 
 
 def reexec_with_stable_malloc() -> None:
-    """Restart this script with :data:`STABLE_MALLOC` in the environment (once)."""
+    """Restart this ``python -m benchmarks.X`` run with :data:`STABLE_MALLOC` set (once)."""
     if not malloc_pinned():
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **STABLE_MALLOC})
+        main = sys.modules['__main__']
+        spec = getattr(main, '__spec__', None)
+        # run as a module: restart as one, so that its relative imports still resolve
+        argv = ([sys.executable, '-m', spec.name] if spec is not None and spec.name
+                else [sys.executable, sys.argv[0]])
+        os.execve(sys.executable, argv + sys.argv[1:], {**os.environ, **STABLE_MALLOC})
 
 
 def malloc_note() -> str:

@@ -1,183 +1,258 @@
-"""One-shot GPU check (``make gpu-check``): CUDA tests, CUDA benchmark tables, DDP smoke run.
+"""The GPU check (``make gpu-check``): CUDA tests, CUDA benchmark tables, a PSPNet AMP step
+and a 1-process NCCL torchrun, in one command on a lent GPU machine.
 
-Writes the CUDA section of docs/benchmarks.md (the CPU sections are left as they are)
-and prints it. Every section runs on its own: one that cannot run (no CUDA, no Triton,
-mmseg or mmcv's compiled ops missing, over its time budget) says so and why, and the
-rest still run. Aimed at under 8 minutes on one GPU.
+    python3 -m benchmarks.gpu_check [--kit .gpu-kit] [--out-dir $OUT] [--budget 480]
 
-    python benchmarks/gpu_check.py [--out docs/benchmarks.md] [--quick]
+Each section of :mod:`benchmarks.gpu_sections` runs in a process of its own, with a time
+limit taken from one budget, so that a crash, a hang or a missing package stops that section
+alone; each one says what it ran, or why it could not. The wheel kit (``make gpu-kit``:
+mmengine, mmcv, mmseg) is installed with ``pip install --no-index --no-deps --target`` into a
+temporary folder, which is added to ``PYTHONPATH`` (extended, never replaced, for every child,
+torchrun's workers included) of the sections that use it: never for ``environment``, which
+checks that :mod:`mmacon.ops` imports with torch alone; where it is installed for the kernel
+sections (their Meta-ACON rows and the tests that build modules need :mod:`mmacon.models`),
+which without it run what torch alone can and say what they left out; always for the model
+sections.
+
+Writes the CUDA section of ``docs/benchmarks.md`` and, with ``--out-dir``, copies there
+``benchmarks.md`` (the whole file), ``gpu_check.json`` (every figure, each section's
+status and time) and ``gpu_check.log`` (all output), after each section, so a run cut short
+keeps what finished. Exit status: 0 every section ran on CUDA and passed; 1 a section
+failed, crashed or ran out of time; 2 none failed, but some could not run (no CUDA device,
+no kit), each saying why.
+
+Standard library only: this driver must start wherever Python does.
 """
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import os
-import platform
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import traceback
+from dataclasses import dataclass
 
-import torch
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-SHAPES = [(2, 64, 200, 336), (2, 256, 100, 168), (8, 64, 56, 56)]
-IMPLS = ('triton', 'eager')  # 'compiled' is a baseline row of cuda_candidates
-AMP_DTYPES = {'float32': None, 'bfloat16 (autocast)': torch.bfloat16,
-              'float16 (autocast)': torch.float16}
-TINY_CONFIG = os.path.join(ROOT, 'configs', 'tiny', 'pspnet_r18-d8-aconc_tiny-cityscapes.py')
+from .report import DOC, ROOT, write_cuda_section
 
 
-def _version(name: str) -> str:
-    try:
-        module = __import__(name)
-        return getattr(module, '__version__', 'importable')
-    except Exception as e:  # noqa: BLE001 - reported
-        return f'not importable ({type(e).__name__}: {str(e).splitlines()[0][:120]})'
+NEVER, OPTIONAL, REQUIRED = 'never', 'optional', 'required'
 
 
-def environment() -> str:
-    lines = [f'- torch {torch.__version__}, Python {platform.python_version()}',
-             f'- CUDA: {torch.cuda.get_device_name() if torch.cuda.is_available() else "not available"}']
-    for name in ('triton', 'mmengine', 'mmcv', 'mmseg'):
-        lines.append(f'- {name}: {_version(name)}')
-    try:
-        import mmcv.ops  # noqa: F401
-        lines.append('- mmcv compiled ops: importable')
-    except Exception as e:  # noqa: BLE001
-        lines.append(f'- mmcv compiled ops: not importable ({type(e).__name__})')
-    return '\n'.join(lines)
+@dataclass(frozen=True)
+class Section:
+    name: str
+    title: str
+    kit: str       # the wheel kit (mmengine, mmcv, mmseg) on PYTHONPATH: NEVER/OPTIONAL/REQUIRED
+    limit_s: int   # at most this long, and at most what is left of the budget
 
 
-def cuda_tests(timeout: int) -> str:
-    """The ops tests (CUDA ones included) and the Triton kernel tests, on this GPU."""
-    cmd = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-x',
-           'tests/test_ops', '-k', 'cuda or triton or custom_op or dispatch']
-    try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f'`pytest {shlex.join(cmd[3:])}` did not finish within {timeout} s.'
-    tail = [ln for ln in proc.stdout.splitlines() if ln.strip()][-1:] or ['(no output)']
-    text = f'`pytest {shlex.join(cmd[3:])}` -> exit {proc.returncode}: {tail[0]}'
-    if proc.returncode != 0:
-        failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(('FAILED', 'ERROR'))]
-        text += '\n\n```\n' + '\n'.join(failed[:20] or proc.stdout.splitlines()[-30:]) + '\n```'
-    return text
+SECTIONS = (
+    Section('environment', 'Environment (torch alone)', NEVER, 60),
+    Section('ops-tests', 'CUDA tests of tests/test_ops', OPTIONAL, 150),
+    Section('activation-tables', 'Per activation: forward+backward vs SiLU, bandwidth vs a '
+            'device copy, saved bytes vs the input', OPTIONAL, 200),
+    Section('activation-tests', 'CUDA tests of the activation modules', REQUIRED, 120),
+    Section('pspnet-step', 'PSPNet R-50-D8 training step, 2x3x512x1024, AMP (bfloat16 '
+            'autocast): time and peak memory vs ReLU', REQUIRED, 150),
+    Section('torchrun', '1-process NCCL torchrun of configs/tiny/'
+            'pspnet_r18-d8-aconc_tiny-cityscapes.py', REQUIRED, 150),
+)
+# statuses a section reports: ran and passed / could not run here, said why / the rest fail
+OK, NOT_RUN = {'ok'}, {'no-cuda', 'skipped'}
+OUT_FILES = ('benchmarks.md', 'gpu_check.json', 'gpu_check.log')
 
 
-def activation_tables(repeats: int, shapes) -> list[str]:
-    import bench_activations as ba
-    parts = []
-    for label, dtype in AMP_DTYPES.items():
-        rows = ba.run('cuda', shapes=shapes, repeats=repeats, amp_dtype=dtype,
-                      make_candidates=ba.cuda_candidates)
-        parts += [f'### Per activation, {label}', '', ba.to_markdown(rows), '']
-        bw = ba.bandwidth('cuda', shapes=shapes, repeats=repeats, impls=IMPLS,
-                          dtype=dtype or torch.float32)
-        parts += [f'### Bandwidth of the AconC kernels, {label}', '', ba.bandwidth_markdown(bw), '']
-    return parts
+class Log:
+    """Print to stdout and append to the log file, line by line, from several threads."""
+
+    def __init__(self, path: str):
+        self.file = open(path, 'a', buffering=1)
+        self.lock = threading.Lock()
+
+    def __call__(self, text: str) -> None:
+        with self.lock:
+            sys.stdout.write(text if text.endswith('\n') else text + '\n')
+            sys.stdout.flush()
+            self.file.write(text if text.endswith('\n') else text + '\n')
 
 
-def model_step(repeats: int) -> str:
-    import bench_models as bm
-    rows = bm.run('cuda', n=2, hw=512, repeats=repeats, models=('PSPNet R-50-D8',),
-                  amp_dtype=torch.bfloat16)
-    return bm.to_markdown(rows, 'cuda')
-
-
-def ddp_smoke(timeout: int) -> str:
-    """1-process NCCL torchrun of the tiny PSPNet config, 3 iterations."""
-    try:
-        from mmacon.tiny_data import make_tiny_cityscapes
-    except ImportError:
-        from mmacon.datasets import make_tiny_cityscapes
-    with tempfile.TemporaryDirectory() as tmp:
-        root = os.path.join(tmp, 'tiny_cityscapes')
-        make_tiny_cityscapes(root, num_train=4, num_val=2)
-        opts = [f'{k}.dataset.data_root={root}' for k in
-                ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-        opts += ['train_cfg.max_iters=3', 'train_cfg.val_interval=1000',
-                 'env_cfg.dist_cfg.backend=nccl', 'default_hooks.checkpoint.interval=1000',
-                 'default_hooks.logger.interval=1']
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1',
-               '--master_port=29533', 'tools/train.py', TINY_CONFIG, '--launcher', 'pytorch',
-               '--work-dir', os.path.join(tmp, 'work'), '--cfg-options', *opts]
-        try:
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, 'PYTHONPATH': ROOT})
-        except subprocess.TimeoutExpired:
-            return f'torchrun did not finish within {timeout} s.'
-    log = proc.stdout + proc.stderr
-    checks = {f'exit 0 (got {proc.returncode})': proc.returncode == 0,
-              '3 iterations (`Iter(train) [3/3]` logged)': 'Iter(train) [3/3]' in log,
-              "the NCCL backend (`'backend': 'nccl'` logged)": "'backend': 'nccl'" in log}
-    ok = all(checks.values())
-    verdict = ('passed: 3 iterations with the NCCL backend' if ok else
-               'failed, missing: ' + '; '.join(k for k, v in checks.items() if not v))
-    text = f'`torchrun --nproc_per_node=1 tools/train.py {os.path.relpath(TINY_CONFIG, ROOT)}`: {verdict}.'
-    if not ok:
-        keep = [ln for ln in log.splitlines()
-                if 'Error' in ln or 'Iter(train)' in ln or 'dist_cfg' in ln or 'backend' in ln]
-        text += '\n\n```\n' + '\n'.join((keep or log.splitlines())[-25:]) + '\n```'
-    return text
-
-
-BUDGET_S = 450  # sections start only within this many seconds of the start (8-minute check)
-_START = time.time()
-
-
-def section(title: str, fn, *args) -> list[str]:
-    """Run one part; on any failure its text says what could not run and why."""
+def install_kit(kit: str, log: Log) -> tuple[str | None, str]:
+    """pip-install the kit's wheels into a fresh folder: (that folder or None, a note)."""
+    wheels = sorted(glob.glob(os.path.join(kit, '*.whl')))
+    if not wheels:
+        rel = os.path.relpath(kit, ROOT)
+        return None, (f'no wheel kit: {rel}/ holds no wheels (make gpu-kit, then name {rel!r} '
+                      "in the device run's carry)")
+    site = tempfile.mkdtemp(prefix='mmacon-gpu-kit-')
+    cmd = [sys.executable, '-m', 'pip', 'install', '-q', '--no-index', '--no-deps',
+           '--no-compile', '--no-cache-dir', '--disable-pip-version-check', '--target', site,
+           *wheels]
+    log(f'$ {shlex.join(cmd)}')
     t0 = time.time()
-    if t0 - _START > BUDGET_S:
-        return [f'### {title}', '', f'Skipped: the check had used its {BUDGET_S} s budget '
-                'before this section could start.', '']
     try:
-        body = fn(*args)
-        body = '\n'.join(body) if isinstance(body, list) else body
-    except Exception as e:  # noqa: BLE001 - degrade honestly
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        body = (f'Could not run: {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ""} '
-                f'({os.path.basename(frame.filename)}:{frame.lineno}).')
-    return [f'### {title} ({time.time() - t0:.0f} s)', '', body.strip(), '']
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, f'the kit did not install: {type(e).__name__}: {e}'
+    log(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        return None, (f'the kit did not install (pip exit {proc.returncode}): '
+                      + (proc.stderr.strip().splitlines() or ['no output'])[-1][:300])
+    return site, (f'{len(wheels)} wheels from {os.path.relpath(kit, ROOT)}/ installed with '
+                  f'`pip install --no-index --no-deps --target` in {time.time() - t0:.0f} s: '
+                  + ', '.join(os.path.basename(w).split('-')[0] + ' '
+                              + os.path.basename(w).split('-')[1] for w in wheels))
+
+
+def child_env(site: str | None) -> dict:
+    """This environment with the checkout (and the kit) put in front of PYTHONPATH."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    paths = [ROOT] + ([site] if site else []) + [p for p in [env.get('PYTHONPATH')] if p]
+    env['PYTHONPATH'] = os.pathsep.join(paths)
+    return env
+
+
+def run_section(sec: Section, limit: float, site: str | None, args, log: Log, tmp: str) -> dict:
+    """Run one section in its own process group; its JSON, or what is known of its end."""
+    path = os.path.join(tmp, f'{sec.name}.json')
+    cmd = [sys.executable, '-m', 'benchmarks.gpu_sections', sec.name, '--json', path,
+           '--repeats', str(args.repeats), '--deadline', str(time.time() + limit)]
+    if args.cpu_dry_run:
+        cmd.append('--cpu-dry-run')
+    log(f'\n===== {sec.name} (limit {limit:.0f} s, kit {"on" if site else "off"} '
+        f'PYTHONPATH)\n$ {shlex.join(cmd)}')
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(site), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors='replace',
+                            start_new_session=True)
+    reader = threading.Thread(target=lambda: [log(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(proc.pid, sig)        # pytest workers, torchrun's children too
+                proc.wait(timeout=wait)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
+    reader.join(timeout=5)
+    result = {}
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                result = json.load(f)
+        except ValueError:
+            result = {}
+    result.setdefault('markdown', '')
+    if timed_out:
+        result['status'] = 'timeout'
+        result['note'] = (f'stopped at its {limit:.0f} s limit; what it had written before '
+                          'is kept above')
+    elif proc.returncode != 0 and result.get('status') in (None, 'running', 'ok'):
+        result['status'] = 'crashed'
+        result['note'] = f'exit {proc.returncode} without a verdict (see gpu_check.log)'
+    result.setdefault('status', 'crashed')
+    result.update(name=sec.name, title=sec.title, seconds=round(time.time() - t0, 1),
+                  kit=bool(site), exit=proc.returncode)
+    log(f'----- {sec.name}: {result["status"]} in {result["seconds"]:.0f} s'
+        + (f' ({result["note"]})' if result.get('note') else ''))
+    return result
+
+
+def section_markdown(results: list, header: list, total: float | None) -> str:
+    parts = list(header)
+    for r in results:
+        parts += [f"### {r['title']} ({r['seconds']:.0f} s, {r['status']})", '']
+        if r.get('markdown'):
+            parts += [r['markdown'].strip(), '']
+        if r.get('note'):
+            parts += [f"{r['note'][0].upper()}{r['note'][1:]}.".replace('..', '.'), '']
+    if total is not None:
+        parts += [f'Total: {total:.0f} s.']
+    return '\n'.join(parts)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
-    ap.add_argument('--repeats', type=int, default=15)
-    ap.add_argument('--quick', action='store_true', help='one shape, 5 repeats (a dry run)')
-    a = ap.parse_args(argv)
-    from run_all import write_cuda_section
-    shapes = SHAPES[-1:] if a.quick else SHAPES
-    repeats = 5 if a.quick else a.repeats
-    t0 = time.time()
-    parts = ['## CUDA', '', f'Generated by `make gpu-check` ({time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}). '
-             'Times are medians of round-robin runs after warm-up; ratios are taken in one '
-             'process. Under autocast the input is already in the low-precision dtype (as a '
-             "conv's output would be) and the parameters are float32.", '',
-             '### Environment', '', environment(), '']
-    if not torch.cuda.is_available():
-        parts += ['No CUDA device: the CUDA tests and tables could not run here.']
+    ap.add_argument('--kit', default=os.path.join(ROOT, '.gpu-kit'),
+                    help='folder of wheels: mmengine, mmcv, mmseg (make gpu-kit)')
+    ap.add_argument('--out-dir', help='copy benchmarks.md, gpu_check.json and the log here')
+    ap.add_argument('--doc', default=DOC, help='the benchmarks page whose CUDA section to write')
+    ap.add_argument('--budget', type=float, default=480,
+                    help='seconds for all sections; each also has its own limit')
+    ap.add_argument('--repeats', type=int, default=15, help='timed rounds per table row')
+    ap.add_argument('--only', help='comma-separated section names (default: all)')
+    ap.add_argument('--cpu-dry-run', action='store_true',
+                    help='without CUDA, run each section at toy sizes on the CPU (a rehearsal)')
+    args = ap.parse_args(argv)
+    start = time.time()
+    tmp = tempfile.mkdtemp(prefix='mmacon-gpu-check-')
+    out = args.out_dir or tmp
+    os.makedirs(out, exist_ok=True)
+    log = Log(os.path.join(out, 'gpu_check.log'))
+    command = shlex.join([os.path.basename(sys.executable), '-m', 'benchmarks.gpu_check',
+                          *(argv if argv is not None else sys.argv[1:])])
+    log(f'{time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}: {command} (in {ROOT})')
+    chosen = [s for s in SECTIONS if not args.only or s.name in args.only.split(',')]
+    site, kit_note = (None, 'not needed')
+    if any(s.kit != NEVER for s in chosen):
+        site, kit_note = install_kit(os.path.abspath(args.kit), log)
+        log(f'kit: {kit_note}')
+    header = ['## CUDA', '',
+              f'Written by `{command}` (`make gpu-check`, see benchmarks/README.md) on '
+              f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}. Each section ran in a '
+              'process of its own; ratios are taken within one process, as medians over rounds '
+              'of candidates timed back to back. Under autocast the input is already in the '
+              "low-precision dtype (as a conv's output would be) and the parameters are "
+              'float32.', '', f'Wheel kit: {kit_note}.', '']
+    results: list = []
+    summary = {'command': command, 'root': ROOT, 'kit': kit_note, 'sections': results}
+
+    def save(total=None):
+        write_cuda_section(args.doc, section_markdown(results, header, total))
+        summary['total_s'] = round(time.time() - start, 1)
+        with open(os.path.join(out, 'gpu_check.json'), 'w') as f:
+            json.dump(summary, f, indent=1)
+        if args.out_dir:
+            shutil.copyfile(args.doc, os.path.join(out, 'benchmarks.md'))
+
+    for sec in chosen:
+        left = args.budget - (time.time() - start)
+        if sec.kit == REQUIRED and site is None:
+            results.append(dict(name=sec.name, title=sec.title, status='skipped', seconds=0,
+                                markdown='', note=f'not run: {kit_note}'))
+        elif left < 15:
+            results.append(dict(name=sec.name, title=sec.title, status='skipped', seconds=0,
+                                markdown='', note=f'not run: the {args.budget:.0f} s budget was '
+                                'spent before it could start'))
+        else:
+            # a CPU twin compiles and runs the toy sizes several times slower than the GPU box
+            limit = sec.limit_s * (4 if args.cpu_dry_run else 1)
+            results.append(run_section(sec, min(limit, left),
+                                       None if sec.kit == NEVER else site, args, log, tmp))
+        save()
+    total = time.time() - start
+    save(total)
+    statuses = [r['status'] for r in results]
+    if all(s in OK for s in statuses):
+        rc = 0
     else:
-        torch.manual_seed(0)
-        todo = [('CUDA tests', cuda_tests, 180),
-                ('Per activation: forward+backward vs SiLU, bandwidth vs a copy',
-                 activation_tables, repeats, shapes),
-                ('PSPNet R-50-D8 training step, 2x3x512x512, AMP (bfloat16 autocast): '
-                 'time and peak memory vs ReLU', model_step, 3 if a.quick else 5),
-                ('1-process NCCL torchrun smoke run', ddp_smoke, 150)]
-        for title, fn, *args in todo:
-            parts += section(title, fn, *args)
-            write_cuda_section(a.out, '\n'.join(parts))  # what is done survives a kill
-            print('\n'.join(parts[-4:]), flush=True)
-    parts += [f'Total: {time.time() - t0:.0f} s.']
-    write_cuda_section(a.out, '\n'.join(parts))
-    print(parts[-1])
-    return 0
+        rc = 2 if all(s in OK | NOT_RUN for s in statuses) else 1
+    log('\n' + '\n'.join(f"{r['name']:>18}: {r['status']:<8} {r['seconds']:6.0f} s"
+                         + (f"  {r['note']}" if r.get('note') else '') for r in results))
+    log(f'total {total:.0f} s; exit {rc} (0 all passed on CUDA, 1 a section failed, '
+        f'2 some could not run); files: {out}')
+    return rc
 
 
 if __name__ == '__main__':

@@ -1,28 +1,21 @@
 """Regenerate docs/benchmarks.md: per-activation and whole-model tables, CPU (2 threads)
 and, when CUDA is available, the same tables on the GPU.
 
-    .venv/bin/python benchmarks/run_all.py        # or: make bench
-    .venv/bin/python benchmarks/run_all.py --skip-models   # per-activation only
-    .venv/bin/python benchmarks/run_all.py --system-malloc # don't pin glibc malloc
+    .venv/bin/python -m benchmarks.run_all        # or: make bench
+    .venv/bin/python -m benchmarks.run_all --skip-models   # per-activation only
+    .venv/bin/python -m benchmarks.run_all --system-malloc # don't pin glibc malloc
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_activations  # noqa: E402
-import bench_models  # noqa: E402
-from common import malloc_note, reexec_with_stable_malloc  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HERE = os.path.dirname(os.path.abspath(__file__))
-HEADER = os.path.join(HERE, 'benchmarks_header.md')
-FOOTER = os.path.join(HERE, 'benchmarks_footer.md')
+from . import bench_activations, bench_models
+from .common import malloc_note, reexec_with_stable_malloc
+from .report import DOC, FOOTER, HEADER, cuda_section
 
 
 # (row name, column, limit) per target; the worst shape decides.
@@ -37,34 +30,6 @@ STEP_LIMIT = 1.1  # whole training step with ACON-C / with ReLU
 AMP_TARGETS = [
     ('AconC (auto)', 'vs_silu', 1.5, 'AconC forward+backward time / SiLU, bf16 autocast'),
 ]
-
-
-CUDA_BEGIN, CUDA_END = '<!-- cuda-section: written by benchmarks/gpu_check.py -->', '<!-- /cuda-section -->'
-CUDA_PLACEHOLDER = ('## CUDA\n\nNo GPU check has been run yet: `make gpu-check` on a GPU machine '
-                    'writes this section (see benchmarks/README.md).')
-
-
-def cuda_section(path: str) -> str:
-    """The CUDA section of ``path`` as gpu_check.py left it (CPU runs keep it), else a note."""
-    body = CUDA_PLACEHOLDER
-    if os.path.exists(path):
-        text = open(path).read()
-        if CUDA_BEGIN in text and CUDA_END in text:
-            body = text.split(CUDA_BEGIN, 1)[1].split(CUDA_END, 1)[0].strip()
-    return f'{CUDA_BEGIN}\n{body}\n{CUDA_END}'
-
-
-def write_cuda_section(path: str, body: str) -> None:
-    """Replace the CUDA section of ``path`` (created from the header if missing) by ``body``."""
-    text = open(path).read() if os.path.exists(path) else open(HEADER).read()
-    block = f'{CUDA_BEGIN}\n{body.strip()}\n{CUDA_END}'
-    if CUDA_BEGIN in text and CUDA_END in text:
-        head, rest = text.split(CUDA_BEGIN, 1)
-        text = head + block + rest.split(CUDA_END, 1)[1]
-    else:
-        text = text.rstrip() + '\n\n' + block + '\n'
-    with open(path, 'w') as f:
-        f.write(text)
 
 
 def targets_markdown(act_rows: list, model_rows: list, amp_rows: list = ()) -> str:
@@ -94,7 +59,7 @@ def main() -> None:
     ap.add_argument('--skip-models', action='store_true')
     ap.add_argument('--system-malloc', action='store_true',
                     help='time with the allocator as configured (timings turn bimodal)')
-    ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
+    ap.add_argument('--out', default=DOC)
     a = ap.parse_args()
     if not a.system_malloc:
         reexec_with_stable_malloc()

@@ -1,7 +1,7 @@
-"""benchmarks/common.py: round-robin timing and paired ratios."""
-from tests.test_tools.tool_helpers import load_tool
+"""benchmarks/common.py: round-robin timing, paired ratios, saved bytes."""
+import torch
 
-common = load_tool('benchmarks/common.py')
+from benchmarks import common
 
 
 def test_paired_ratios_cancel_drift_that_medians_do_not():
@@ -22,3 +22,37 @@ def test_interleaved_times_calls_each_once_per_round():
     assert calls == ['a', 'b'] * 4
     assert {k: len(v) for k, v in times.items()} == {'a': 3, 'b': 3}
     assert all(t >= 0 for v in times.values() for t in v)
+
+
+def test_saved_bytes_counts_each_storage_once():
+    x = torch.randn(4, 8, requires_grad=True)   # 128 bytes
+    w = torch.randn(8, requires_grad=True)      # 32 bytes
+
+    def fn(a, b):
+        return (a * b) * a[:, :1]                # a saved twice (once as a view), b once
+
+    nbytes, out = common.saved_bytes(fn, x, w)
+    assert out.shape == (4, 8) and out.grad_fn is not None
+    product_bytes = 4 * 8 * 4                    # a * b, saved by the second product
+    assert nbytes == 128 + 32 + product_bytes
+
+
+def test_reexec_restarts_a_module_run_as_a_module(tmp_path):
+    """``python -m pkg.mod`` restarts as ``python -m pkg.mod`` (its relative imports keep
+    working), with the allocator settings and the arguments."""
+    import os
+    import subprocess
+    import sys
+    pkg = tmp_path / 'probe_pkg'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text('')
+    (pkg / 'main.py').write_text(
+        'import os, sys\nfrom benchmarks import common\nfrom . import __name__ as parent\n'
+        'common.reexec_with_stable_malloc()\n'
+        "print(parent, __spec__.name, sys.argv[1:], common.malloc_pinned())\n")
+    env = {k: v for k, v in os.environ.items() if k not in common.STABLE_MALLOC}
+    env['PYTHONPATH'] = os.pathsep.join([str(tmp_path), common.__file__.rsplit(os.sep, 2)[0]])
+    proc = subprocess.run([sys.executable, '-m', 'probe_pkg.main', '--flag', 'x'], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split('\n')[0] == "probe_pkg probe_pkg.main ['--flag', 'x'] True", \
+        proc.stderr

@@ -99,8 +99,9 @@ def test_mmcv_without_ops_keeps_import_working(blocked):
     ''')
     assert lines[0] == 'AconC TFNet'
     assert lines[1] == ("it subclasses mmseg's ResNet, and mmseg cannot be imported without "
-                        "mmcv's compiled ops (mmcv-lite or a build without MMCV_WITH_OPS=1): "
-                        'install the full mmcv (README, "Two commands")')
+                        "mmcv's compiled ops (import of mmcv._ext halted; None in sys.modules) "
+                        '(mmcv-lite, a build without MMCV_WITH_OPS=1, or one built for another '
+                        'torch): install the full mmcv for this torch (README, "Two commands")')
 
 
 def test_with_everything_installed_every_backbone_registers():

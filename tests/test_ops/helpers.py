@@ -1,6 +1,8 @@
 """Inputs and measurements shared by the tests of mmacon/ops/ (imported as a module)."""
 import torch
 
+from benchmarks.common import saved_bytes  # noqa: F401  (one counter for tests and benchmarks)
+
 N, C, H, W = 3, 6, 5, 7
 BETA_SHAPES = {'channel': (1, C, 1, 1), 'sample-channel': (N, C, 1, 1),
                'sample': (N, 1, 1, 1), 'pixel': (N, 1, H, W)}
@@ -24,17 +26,3 @@ def value_and_grads(fn, tensors, grad_out):
     y = fn(*tensors)
     y.backward(grad_out)
     return [y.detach()] + [t.grad for t in tensors]
-
-
-def saved_bytes(fn, *args):
-    """Bytes autograd keeps for backward, each storage counted once."""
-    storages = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        storages[(s.data_ptr(), t.device)] = s.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn(*args)
-    return sum(storages.values()), out

@@ -118,7 +118,7 @@ def test_triton_kernel_tests_with_torch_alone(tmp_path):
 
 
 def test_activation_benchmark_with_torch_alone(tmp_path):
-    out = _run(['benchmarks/bench_activations.py', '--quick', '--system-malloc'], tmp_path, 300)
+    out = _run(['-m', 'benchmarks.bench_activations', '--quick', '--system-malloc'], tmp_path, 300)
     rows = {line.split('|')[2].strip(): line for line in out.splitlines()
             if line.startswith('| 2x8x12x10 |')}
     assert 'x |' in rows['AconC (auto)'] and 'x |' in rows['SiLU']

@@ -9,7 +9,7 @@ mmsegmentation (``mmacon[seg]``), mmdet's on mmdet (``mmacon[det]``).
 """
 from importlib import import_module
 from importlib.util import find_spec
-from typing import Dict
+from typing import Dict, Optional
 
 from mmengine.registry import MODELS
 
@@ -26,24 +26,29 @@ MISSING: Dict[str, str] = {}
 _DISTRIBUTIONS = dict(mmseg='mmsegmentation', mmdet='mmdet')
 
 
-def _missing(package: str, extra: str) -> str:
+def _missing(package: str, extra: str, error: Optional[ImportError] = None) -> str:
     if find_spec(package) is None:
         return (f"it subclasses {package}'s ResNet, and {_DISTRIBUTIONS[package]} is not "
                 f'installed: pip install "mmacon[{extra}]"')
+    detail = f' ({str(error).splitlines()[0][:200]})' if error is not None and str(error) else ''
     return (f"it subclasses {package}'s ResNet, and {package} cannot be imported without "
-            "mmcv's compiled ops (mmcv-lite or a build without MMCV_WITH_OPS=1): install "
-            'the full mmcv (README, "Two commands")')
+            f"mmcv's compiled ops{detail} (mmcv-lite, a build without MMCV_WITH_OPS=1, or one "
+            'built for another torch): install the full mmcv for this torch (README, "Two '
+            'commands")')
 
 
 def _import(module: str, package: str):
-    """The module, or None where ``package`` (or the mmcv ops it needs) is missing."""
+    """(the module or None, the ImportError) where ``package`` is missing or cannot load the
+    mmcv ops it needs (``mmcv._ext``: absent in mmcv-lite, unloadable when built for
+    another torch)."""
     try:
-        return import_module(f'{__name__}.{module}')
-    except ModuleNotFoundError as error:
+        return import_module(f'{__name__}.{module}'), None
+    except ImportError as error:
         name = error.name or ''
-        if name.split('.')[0] != package and not name.startswith('mmcv._ext'):
-            raise
-        return None
+        if name.startswith('mmcv._ext') or (isinstance(error, ModuleNotFoundError)
+                                            and name.split('.')[0] == package):
+            return None, error
+        raise
 
 
 def _unavailable(name: str):
@@ -53,12 +58,15 @@ def _unavailable(name: str):
     return build
 
 
-if _import('resnet_mmseg', 'mmseg') is not None:  # registers in mmseg's MODELS
+_module, _error = _import('resnet_mmseg', 'mmseg')  # registers in mmseg's MODELS
+if _module is not None:
     from .resnet import AconResNet, AconResNetV1c, AconResNetV1d  # noqa: F401
     __all__ += list(_RESNETS)
 else:
-    MISSING.update(dict.fromkeys(_RESNETS, _missing('mmseg', 'seg')))
+    MISSING.update(dict.fromkeys(_RESNETS, _missing('mmseg', 'seg', _error)))
     for _name in _RESNETS:  # a config's type='AconResNet' gets the same message
         MODELS.register_module(_name, module=_unavailable(_name))
-if _import('resnet_mmdet', 'mmdet') is None:  # registers in mmdet's MODELS
-    MISSING.update({f'{name} (mmdet scope)': _missing('mmdet', 'det') for name in _RESNETS})
+_module, _error = _import('resnet_mmdet', 'mmdet')  # registers in mmdet's MODELS
+if _module is None:
+    MISSING.update({f'{name} (mmdet scope)': _missing('mmdet', 'det', _error)
+                    for name in _RESNETS})
