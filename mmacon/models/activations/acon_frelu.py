@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ._checks import check_channels_arg, check_input, checked_args
 from .functional import smooth_max
-from .meta_acon import _build_norm
+from .meta_acon import _build_norm, _norm_of_nothing
 
 
 @MODELS.register_module()
@@ -49,8 +49,8 @@ class AconFReLU(nn.Module):
         self.stride = stride
         self.conv_frelu = nn.Conv2d(channels, channels, kernel_size=3, stride=stride,
                                     padding=1, groups=channels, bias=True)
-        self.bn1 = _build_norm(norm_cfg, channels)
-        self.bn2 = _build_norm(norm_cfg, channels) if out_norm else nn.Identity()
+        self.bn1 = _build_norm(norm_cfg, channels, name)
+        self.bn2 = _build_norm(norm_cfg, channels, name) if out_norm else nn.Identity()
         if learnable_beta:
             self.beta = nn.Parameter(torch.ones(1, channels, 1, 1))
         else:
@@ -62,9 +62,28 @@ class AconFReLU(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(self, x, self.channels, ndim=4)
+        if x.numel() == 0:
+            return self._of_nothing(x)
         identity = x if self.stride == 1 else F.max_pool2d(x, 3, stride=2, padding=1)
         beta = 1.0 if self.beta is None else self.beta
         return self.bn2(smooth_max(identity, self.spatial_condition(x), beta))
+
+    def _of_nothing(self, x: Tensor) -> Tensor:
+        """The output for an ``x`` without elements (N, H or W = 0): empty, (N, C, H', W').
+
+        A 3x3 conv and max-pool cannot run on an empty map, so the module runs on a
+        (0, C, 1, 1) stand-in taken from ``x``: ``x`` and every parameter get their
+        (empty or zero) gradients, as through the formula, and no BN statistic moves
+        (``num_batches_tracked`` included).
+        """
+        n, c, h, w = x.shape
+        rows = x.sum((2, 3), keepdim=True)[:0]
+        identity = rows if self.stride == 1 else F.max_pool2d(rows, 3, stride=2, padding=1)
+        beta = 1.0 if self.beta is None else self.beta
+        t = _norm_of_nothing(self.bn1, self.conv_frelu(rows))
+        y = _norm_of_nothing(self.bn2, smooth_max(identity, t, beta))
+        size = ((h - 1) // self.stride + 1, (w - 1) // self.stride + 1)  # conv's and pool's
+        return y.sum(0, keepdim=True).expand(n, c, *size)
 
     def extra_repr(self) -> str:
         return f'{self.channels}, stride={self.stride}, learnable_beta={self.beta is not None}'
