@@ -428,3 +428,65 @@ def test_gn_without_num_groups_in_a_backbone_names_it():
                           'cannot be built at 64 channels: MetaAconC: ')
     assert msg.endswith("needs `num_groups`, e.g. norm_cfg=dict(type='GN', num_groups=32) (each "
                         'of its norms takes the largest divisor of its width not above it)')
+
+
+def _ddp_worker(rank, store, batches):
+    """Rank 0 gets empty batches, rank 1 real ones; DDP without find_unused_parameters.
+
+    Ends with ``os._exit``: tearing down DDP's reducer and the gloo group in a finishing
+    process sometimes deadlocks (the destructor joins gloo's thread while holding the GIL
+    that thread waits for), which is torch's teardown, not what this test is about.
+    """
+    import datetime
+    import os
+    import sys
+    import traceback
+
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=2,
+                            timeout=datetime.timedelta(seconds=60))
+    try:
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 1), MetaAconC(8, reduction=2),
+                                  torch.nn.Conv2d(8, 8, 1), MetaAconC(8, mode='pixel'),
+                                  torch.nn.Conv2d(8, 8, 1), MetaAconC(8, mode='layer'))
+        ref = copy.deepcopy(net)
+        ddp = torch.nn.parallel.DistributedDataParallel(net)
+        for x in batches:  # "finished reduction in the prior iteration" shows at the 2nd
+            x = x if rank == 1 else x[:0]
+            net.zero_grad()
+            ref.zero_grad()
+            ddp(x).sum().backward()
+            ref(x).sum().backward()
+            for (name, p), r in zip(net.named_parameters(), ref.parameters()):
+                if rank == 0:  # an empty batch: zero gradients, not None
+                    assert torch.equal(r.grad, torch.zeros_like(r)), name
+                else:  # DDP's mean over the ranks: (0 + own) / 2
+                    torch.testing.assert_close(p.grad, r.grad / 2)
+            # rank 0 holds that mean too: the reduction ran for every bucket
+            assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+            assert net[0].weight.grad.abs().sum() > 0 and net[5].p1.grad.abs().sum() > 0
+        dist.barrier()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
+
+
+@pytest.mark.one_impl
+def test_ddp_with_an_empty_batch_on_one_rank(tmp_path):
+    """A rank with zero RoIs still gives DDP every gradient (zeros): no missed reduction."""
+    import time
+
+    import torch.multiprocessing as mp
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randn(3, 4, 5, 5, generator=g) for _ in range(2)]
+    ctx = mp.start_processes(_ddp_worker, args=(str(tmp_path / 'store'), batches), nprocs=2,
+                             join=False, start_method='spawn')
+    deadline = time.monotonic() + 180
+    while not ctx.join(timeout=1):  # raises when a rank fails (its traceback on stderr)
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail('the 2-process DDP run did not finish in 180 s')
