@@ -31,7 +31,8 @@ class AconFReLU(nn.Module):
         norm_cfg: normalisation for ``bn1`` and ``bn2``; GN's ``num_groups`` adapts to C
             as in :class:`MetaAconC` (:func:`~.meta_acon.fit_num_groups`).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
-    Shape: (N, C, H, W) -> (N, C, H / stride, W / stride).
+    Shape: (N, C, H, W) -> (N, C, H / stride, W / stride). N, H or W may be 0: the output
+    is empty, the parameters get zero gradients and no BN statistic moves.
     """
 
     def __init__(self,

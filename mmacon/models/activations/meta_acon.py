@@ -145,7 +145,10 @@ class MetaAconC(nn.Module):
             BN (or no) norm run mean, generator and ACON-C as one fused node
             (:mod:`mmacon.ops.cpu_meta_acon`; the generator in float64, so float32 results
             differ from the module path by rounding); :meth:`explain_fused` says when not.
-    Shape: (N, C, H, W) -> (N, C, H, W).
+    Shape: (N, C, H, W) -> (N, C, H, W). N, H or W may be 0 (a RoI head given no RoIs):
+    the output is empty, every parameter gets a zero gradient, and no statistic moves
+    (:meth:`_beta_of_nothing`); unlike torch's BatchNorm2d, an empty batch does not count
+    in the generator BNs' ``num_batches_tracked``.
     """
 
     def __init__(self,
