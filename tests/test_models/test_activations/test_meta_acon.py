@@ -359,6 +359,7 @@ def test_empty_input_every_mode_norm_and_state(dtype, impl):
                     check_empty_input(m, shape, dtype)
 
 
+@pytest.mark.one_impl
 @pytest.mark.parametrize('mode,shape', [('channel', (0, 4, 1, 1)), ('layer', (0, 1, 1, 1)),
                                         ('pixel', (0, 1, 5, 3))])
 def test_empty_input_beta_has_the_mode_shape(mode, shape):
@@ -384,6 +385,7 @@ def test_empty_batch_takes_the_module_path_where_fused_would_run():
     assert int(m.bn1.num_batches_tracked) == int(fresh.bn1.num_batches_tracked) == 8
 
 
+@pytest.mark.one_impl
 def test_empty_batch_leaves_bn_counters_where_torch_bn_would_count():
     """torch's BatchNorm2d in training counts an empty batch in num_batches_tracked (its
     running mean and variance stay); the generator's BNs do not count it."""
@@ -405,6 +407,7 @@ def test_pixel_mode_no_single_value_warning_on_zero_values(shape, recwarn):
         m(torch.randn(1, 4, 1, 1))
 
 
+@pytest.mark.one_impl
 def test_gn_without_num_groups_names_it():
     for mode in ('channel', 'pixel'):
         with pytest.raises(ValueError) as info:
@@ -417,6 +420,7 @@ def test_gn_without_num_groups_names_it():
     MetaAconC(16, mode='layer', norm_cfg=dict(type='GN'))  # the layer-wise generator has no norm
 
 
+@pytest.mark.one_impl
 def test_gn_without_num_groups_in_a_backbone_names_it():
     from mmengine.registry import MODELS
     with pytest.raises(AssertionError) as info:
