@@ -1,5 +1,6 @@
 """acon_convert / 'AconConvert': upstream mmdet and mmseg models with ACON in necks and heads."""
 import os.path as osp
+import warnings
 
 import mmdet
 import pytest
@@ -224,3 +225,94 @@ def test_unknown_act_type_names_the_close_match():
                                        r"did you mean 'MetaAconC'\?"):
         acon_convert(m, act_cfg=dict(type='MetaAcon'))
     assert isinstance(m[0].activate, torch.nn.ReLU)  # refused before any change
+
+
+# ---------------------------------------------------------------- zero RoIs in a two-stage head
+MASK_RCNN_CONFIG = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'mask_rcnn',
+                            'mask-rcnn_r50_fpn_1x_coco.py')
+
+
+def small_mask_rcnn_cfg():
+    """mmdet's own Mask R-CNN R-50 FPN config, shrunk: ResNet-18, 32 wide, 3 classes."""
+    model = Config.fromfile(MASK_RCNN_CONFIG).model
+    model.backbone.update(depth=18, init_cfg=None)
+    model.neck.update(in_channels=[64, 128, 256, 512], out_channels=32)
+    model.rpn_head.update(in_channels=32, feat_channels=32)
+    roi = model.roi_head
+    roi.bbox_roi_extractor.out_channels = roi.mask_roi_extractor.out_channels = 32
+    roi.bbox_head.update(in_channels=32, fc_out_channels=64, num_classes=3)
+    roi.mask_head.update(in_channels=32, conv_out_channels=32, num_classes=3)
+    model.train_cfg.rpn.sampler.num = 64
+    model.train_cfg.rcnn.sampler.num = 32
+    return model  # a ConfigDict: mmdet reads train_cfg.rpn as an attribute
+
+
+def det_batch(with_gt, size=64, seed=0):
+    """One uint8 image; ground truth of 2 objects, or none (empty gt_instances)."""
+    import numpy as np
+    from mmdet.structures.mask import BitmapMasks
+    g = torch.Generator().manual_seed(seed)
+    sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                         scale_factor=(1.0, 1.0)))
+    boxes = torch.tensor([[4.0, 6.0, 40.0, 44.0], [20.0, 24.0, 60.0, 58.0]])[:2 if with_gt else 0]
+    masks = np.zeros((len(boxes), size, size), dtype=np.uint8)
+    for mask, (x1, y1, x2, y2) in zip(masks, boxes.int().tolist()):
+        mask[y1:y2, x1:x2] = 1
+    sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 2])[:len(boxes)],
+                                       masks=BitmapMasks(masks, size, size))
+    image = torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+    return dict(inputs=[image], data_samples=[sample])
+
+
+def train_step(model, data):
+    """One real mmengine train step (SGD with momentum, no weight decay)."""
+    from mmengine.optim import OptimWrapper
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    losses = model.train_step(data, wrapper)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    return losses, changed
+
+
+@pytest.mark.parametrize('act_cfg', [dict(type='MetaAconC', reduction=4),
+                                     dict(type='MetaAconC', mode='pixel'), dict(type='AconC')],
+                         ids=['meta-channel', 'meta-pixel', 'aconc'])
+def test_mask_rcnn_roi_head_trains_on_an_image_without_ground_truth(act_cfg):
+    """No ground truth: no positive RoI, so the mask head's convs get (0, 32, 14, 14) inputs."""
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        upstream = MODELS.build(small_mask_rcnn_cfg()).train()
+        model = acon_convert(small_mask_rcnn_cfg(), act_cfg=act_cfg, include=('roi_head', ))
+    model.load_state_dict(upstream.state_dict(), strict=False)
+    model.train()
+    acons = {n: m for n, m in model.named_modules() if n.endswith('.activate')}
+    assert set(acons) == {f'roi_head.mask_head.convs.{i}.activate' for i in range(4)}
+    assert all(type(m).__name__ == act_cfg['type'] for m in acons.values())
+    stats = {k: v.clone() for k, v in model.state_dict().items() if '.activate.' in k}
+
+    # upstream's ReLU model, the oracle: trains on the image, mask loss 0
+    ref_losses, ref_changed = train_step(upstream, det_batch(with_gt=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        losses, changed = train_step(model, det_batch(with_gt=False))
+    assert [str(w.message) for w in caught if 'mmacon' in w.filename] == []  # no single-value
+    assert set(losses) == set(ref_losses)
+    for key, value in losses.items():
+        assert torch.isfinite(value), key
+    assert float(losses['loss_mask'].detach()) == float(ref_losses['loss_mask'].detach()) == 0.0
+    # the same parameters learn as upstream's (backbone, RPN, bbox head); the mask head's
+    # got zero gradients (a NaN would have reached them), the ACON ones included
+    assert changed == ref_changed and any(n.startswith('roi_head.bbox_head') for n in changed)
+    assert not any(n.startswith('roi_head.mask_head') for n in changed)
+    for name, p in model.named_parameters():
+        assert torch.isfinite(p).all(), name
+    for key, value in model.state_dict().items():  # generator BN statistics: unchanged
+        if key in stats:
+            assert torch.equal(value, stats[key]), key
+
+    # and with ground truth the ACON parameters of the mask head train
+    losses, changed = train_step(model, det_batch(with_gt=True, seed=1))
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert float(losses['loss_mask'].detach()) > 0
+    slopes = {f'{n}.{p}' for n in acons for p in ('p1', 'p2')}
+    assert slopes <= changed, slopes - changed

@@ -4,6 +4,7 @@
   raises one ``TypeError`` naming the class, the argument, the close match and the
   valid arguments (a missing ``channels`` inside a ``ConvModule`` also names its conv's
   width).
+- :class:`ConfigArgumentError`: a bad config value where upstream asserts.
 - :func:`check_input`: an input of the wrong rank or width raises a ``ValueError``
   naming the module's path in the model (:func:`module_path`).
 - :func:`check_act_type`: an ``act_cfg`` type that is not registered raises a
@@ -28,6 +29,15 @@ from torch import Tensor, nn
 CONVERT_HINT = ("or let mmacon fill it: model=dict(type='AconConvert', model_type=<your model's "
                 "type>, convert=dict(act_cfg=...)) in a config, "
                 'mmacon.models.acon_convert(model, act_cfg) in Python')
+
+
+class ConfigArgumentError(ValueError, AssertionError):
+    """A config argument missing or out of range (e.g. GN's ``num_groups`` in ``norm_cfg``).
+
+    Both a ``ValueError`` (what the project raises for a bad value) and an
+    ``AssertionError`` (what mmcv's ``build_norm_layer`` raises for the same config), so
+    ``except`` clauses written for either catch it.
+    """
 
 
 def check_channels_arg(name: str, channels: int) -> int:

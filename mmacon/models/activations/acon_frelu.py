@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from mmacon.ops.reference import smooth_max
 
 from ._checks import check_channels_arg, check_input, checked_args
-from .meta_acon import _build_norm
+from .meta_acon import _build_norm, _norm_of_nothing
 
 
 @MODELS.register_module()
@@ -32,7 +32,8 @@ class AconFReLU(nn.Module):
         norm_cfg: normalisation for ``bn1`` and ``bn2``; GN's ``num_groups`` adapts to C
             as in :class:`MetaAconC` (:func:`~.meta_acon.fit_num_groups`).
         inplace: accepted for mmcv's ``ConvModule`` and ignored.
-    Shape: (N, C, H, W) -> (N, C, H / stride, W / stride).
+    Shape: (N, C, H, W) -> (N, C, H / stride, W / stride). N, H or W may be 0: the output
+    is empty, the parameters get zero gradients and no BN statistic moves.
     """
 
     def __init__(self,
@@ -50,8 +51,8 @@ class AconFReLU(nn.Module):
         self.stride = stride
         self.conv_frelu = nn.Conv2d(channels, channels, kernel_size=3, stride=stride,
                                     padding=1, groups=channels, bias=True)
-        self.bn1 = _build_norm(norm_cfg, channels)
-        self.bn2 = _build_norm(norm_cfg, channels) if out_norm else nn.Identity()
+        self.bn1 = _build_norm(norm_cfg, channels, name)
+        self.bn2 = _build_norm(norm_cfg, channels, name) if out_norm else nn.Identity()
         if learnable_beta:
             self.beta = nn.Parameter(torch.ones(1, channels, 1, 1))
         else:
@@ -63,9 +64,28 @@ class AconFReLU(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(self, x, self.channels, ndim=4)
+        if x.numel() == 0:
+            return self._of_nothing(x)
         identity = x if self.stride == 1 else F.max_pool2d(x, 3, stride=2, padding=1)
         beta = 1.0 if self.beta is None else self.beta
         return self.bn2(smooth_max(identity, self.spatial_condition(x), beta))
+
+    def _of_nothing(self, x: Tensor) -> Tensor:
+        """The output for an ``x`` without elements (N, H or W = 0): empty, (N, C, H', W').
+
+        A 3x3 conv and max-pool cannot run on an empty map, so the module runs on a
+        (0, C, 1, 1) stand-in taken from ``x``: ``x`` and every parameter get their
+        (empty or zero) gradients, as through the formula, and no BN statistic moves
+        (``num_batches_tracked`` included).
+        """
+        n, c, h, w = x.shape
+        rows = x.sum((2, 3), keepdim=True)[:0]
+        identity = rows if self.stride == 1 else F.max_pool2d(rows, 3, stride=2, padding=1)
+        beta = 1.0 if self.beta is None else self.beta
+        t = _norm_of_nothing(self.bn1, self.conv_frelu(rows))
+        y = _norm_of_nothing(self.bn2, smooth_max(identity, t, beta))
+        size = ((h - 1) // self.stride + 1, (w - 1) // self.stride + 1)  # conv's and pool's
+        return y.sum(0, keepdim=True).expand(n, c, *size)
 
     def extra_repr(self) -> str:
         return f'{self.channels}, stride={self.stride}, learnable_beta={self.beta is not None}'

@@ -27,7 +27,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmacon.ops import META_ACON_FUSED, acon_c, check_impl, choose
 from mmacon.ops.small_graph import single_threaded
 
-from ._checks import check_channels_arg, check_input, checked_args, describe
+from ._checks import (ConfigArgumentError, check_channels_arg, check_input, checked_args,
+                      describe)
 from .acon import _channel_param, check_init, init_slopes
 from .spatial_mean import spatial_mean
 
@@ -63,12 +64,20 @@ def _is_group_norm(layer_type) -> bool:
     return layer_type is nn.GroupNorm
 
 
-def _build_norm(norm_cfg: dict | None, channels: int) -> nn.Module:
-    """Build ``norm_cfg`` for ``channels``; GN's ``num_groups`` adapts (:func:`fit_num_groups`)."""
+def _build_norm(norm_cfg: dict | None, channels: int, owner: str) -> nn.Module:
+    """Build ``norm_cfg`` for ``channels``; GN's ``num_groups`` adapts (:func:`fit_num_groups`).
+
+    A GN config without ``num_groups`` raises :class:`ConfigArgumentError` naming it
+    (mmcv's ``build_norm_layer`` raises an empty ``AssertionError`` there).
+    """
     if norm_cfg is None:
         return nn.Identity()
-    if isinstance(norm_cfg, dict) and 'num_groups' in norm_cfg \
-            and _is_group_norm(norm_cfg.get('type')):
+    if isinstance(norm_cfg, dict) and _is_group_norm(norm_cfg.get('type')):
+        if 'num_groups' not in norm_cfg:
+            raise ConfigArgumentError(
+                f'{owner}: norm_cfg={norm_cfg!r} needs `num_groups`, e.g. '
+                f"norm_cfg=dict(type='GN', num_groups=32) (each of its norms takes the largest "
+                f'divisor of its width not above it)')
         norm_cfg = dict(norm_cfg, num_groups=fit_num_groups(norm_cfg['num_groups'], channels))
     return build_norm_layer(norm_cfg, channels)[1]
 
@@ -78,15 +87,34 @@ def _pointwise(y: Tensor, conv: nn.Conv2d) -> Tensor:
     return F.linear(y.flatten(1), conv.weight.flatten(1), conv.bias)
 
 
+def _synced(norm: nn.Module) -> bool:
+    """True where ``norm`` is a SyncBN whose statistics are gathered across processes."""
+    return (isinstance(norm, nn.SyncBatchNorm) and norm.training and dist.is_available()
+            and dist.is_initialized() and dist.get_world_size() > 1)
+
+
 def _one_value_per_channel(norm: nn.Module, values: int) -> bool:
     """True where ``norm`` would compute batch statistics from ``values`` == 1 per channel."""
     if not (norm.training and isinstance(norm, _BatchNorm)):
         return False
-    if values > 1:
+    if values != 1:
         return False
-    if isinstance(norm, nn.SyncBatchNorm) and dist.is_available() and dist.is_initialized():
-        return dist.get_world_size() == 1
-    return True
+    return not _synced(norm)
+
+
+def _norm_of_nothing(norm: nn.Module, y: Tensor) -> Tensor:
+    """``norm(y)`` for a ``y`` without elements, leaving every statistic as it is.
+
+    A training-mode ``BatchNorm2d`` leaves its running mean and variance alone on an empty
+    batch but counts it in ``num_batches_tracked``; here nothing moves. Gradients of the
+    norm's weight and bias are zeros, as through ``norm(y)``. A SyncBN across processes
+    runs as it is: its peers wait for this process's (empty) statistics, forward and
+    backward.
+    """
+    if not (isinstance(norm, _BatchNorm) and norm.training) or _synced(norm):
+        return norm(y)
+    return F.batch_norm(y, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                        norm.running_mean is None, 0.0, norm.eps)
 
 
 @MODELS.register_module()
@@ -120,7 +148,10 @@ class MetaAconC(nn.Module):
             the same with Triton kernels around the generator's ATen ops
             (:mod:`mmacon.ops.triton_meta_acon`; also CPU tensors with ``'triton'`` under
             ``TRITON_INTERPRET=1``); :meth:`explain_fused` says when not.
-    Shape: (N, C, H, W) -> (N, C, H, W).
+    Shape: (N, C, H, W) -> (N, C, H, W). N, H or W may be 0 (a RoI head given no RoIs):
+    the output is empty, every parameter gets a zero gradient, and no statistic moves
+    (:meth:`_beta_of_nothing`); unlike torch's BatchNorm2d, an empty batch does not count
+    in the generator BNs' ``num_batches_tracked``.
     """
 
     def __init__(self,
@@ -147,17 +178,19 @@ class MetaAconC(nn.Module):
         if mode == 'channel':
             hidden = max(reduction, channels // reduction)
             self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=True)
-            self.bn1 = _build_norm(norm_cfg, hidden)
+            self.bn1 = _build_norm(norm_cfg, hidden, name)
             self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1, bias=True)
-            self.bn2 = _build_norm(norm_cfg, channels)
+            self.bn2 = _build_norm(norm_cfg, channels, name)
         elif mode == 'layer':
             self.fc = nn.Conv2d(1, 1, kernel_size=1, bias=True)
         else:
             self.fc = nn.Conv2d(channels, 1, kernel_size=1, bias=True)
-            self.bn = _build_norm(norm_cfg, 1)
+            self.bn = _build_norm(norm_cfg, 1, name)
         init_slopes(self.p1, self.p2, self.init)
 
     def _norm(self, norm: nn.Module, y: Tensor) -> Tensor:
+        if y.numel() == 0:
+            return _norm_of_nothing(norm, y)
         if _one_value_per_channel(norm, y.numel() // max(y.size(1), 1)):
             return self._norm_one_value(norm, y)
         return norm(y)
@@ -197,26 +230,50 @@ class MetaAconC(nn.Module):
                 stacklevel=3)
 
     def generate_beta(self, x: Tensor) -> Tensor:
-        """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode."""
-        n = x.size(0)
+        """beta = sigmoid(G(x)): (N, C, 1, 1), (N, 1, 1, 1) or (N, 1, H, W) by mode.
+
+        An input without elements (N, H or W = 0, e.g. a RoI head given no RoIs) gets
+        :meth:`_beta_of_nothing`.
+        """
+        if x.numel() == 0:
+            return self._beta_of_nothing(x)
         if self.mode == 'channel':
             # The 1x1 convs act on (N, C, 1, 1): run them as matrix products on (N, C),
             # which cost microseconds where a convolution call costs ~0.3 ms on CPU. On
             # CPU the tiny gate runs on one thread (its BNs would wake the thread pool).
-            def gate(mean: Tensor) -> Tensor:
-                y = _pointwise(mean, self.fc1)
-                y = self._norm(self.bn1, y.view(n, -1, 1, 1))
-                y = _pointwise(y, self.fc2)
-                y = self._norm(self.bn2, y.view(n, -1, 1, 1))
-                return torch.sigmoid(y)
-
             params = [p for m in (self.fc1, self.bn1, self.fc2, self.bn2) for p in m.parameters()]
-            return single_threaded(gate, spatial_mean(x, (2, 3)), params)
+            return single_threaded(self._generator, spatial_mean(x, (2, 3)), params)
+        if self.mode == 'layer':
+            return self._generator(spatial_mean(x, (1, 2, 3)))
+        return self._generator(x)
+
+    def _generator(self, z: Tensor) -> Tensor:
+        """sigmoid(G) of the pooled input: (M, C, 1, 1) means ('channel'), (M, 1, 1, 1)
+        means ('layer') or the (M, C, H, W) input itself ('pixel')."""
+        if self.mode == 'channel':
+            y = _pointwise(z, self.fc1)[:, :, None, None]
+            y = self._norm(self.bn1, y)
+            y = _pointwise(y, self.fc2)[:, :, None, None]
+            y = self._norm(self.bn2, y)
         elif self.mode == 'layer':
-            y = _pointwise(spatial_mean(x, (1, 2, 3)), self.fc).view(n, 1, 1, 1)
+            y = _pointwise(z, self.fc)[:, :, None, None]
         else:
-            y = self._norm(self.bn, self.fc(x))
+            y = self._norm(self.bn, self.fc(z))
         return torch.sigmoid(y)
+
+    def _beta_of_nothing(self, x: Tensor) -> Tensor:
+        """beta for an ``x`` without elements: zeros of the mode's shape, multiplying nothing.
+
+        The generator runs on zero rows, so that each of its parameters is in the graph
+        and gets a zero gradient, as through the formula (DDP expects a gradient of every
+        parameter from every process), while no norm sees a value: no BN statistic moves,
+        ``num_batches_tracked`` included, and no single-value warning; a SyncBN across
+        processes still joins its peers. The mean of an empty map is never taken.
+        """
+        n, c, h, w = x.shape
+        rows = x.new_zeros((0, 1 if self.mode == 'layer' else c, 1, 1))
+        shape = {'channel': (n, c, 1, 1), 'layer': (n, 1, 1, 1), 'pixel': (n, 1, h, w)}
+        return self._generator(rows).sum(0, keepdim=True).expand(shape[self.mode])
 
     def _fused(self, x: Tensor) -> tuple:
         """(the fused node that runs this call or None, why not; see mmacon.ops.choose)."""

@@ -5,6 +5,9 @@ import torch
 import torch.nn.functional as F
 
 from mmacon.models.activations import AconA, AconB, AconC
+from mmacon.ops import BACKENDS, default_impl
+from tests.test_models.test_activations.empty_input import (DTYPES, EMPTY_SHAPES,
+                                                            check_empty_input)
 
 # every test here runs once per ACON-C implementation (conftest.py)
 pytestmark = pytest.mark.usefixtures('acon_impl')
@@ -161,3 +164,17 @@ def test_cuda_matches_cpu(cls):
     m = randomise(cls(8), seed=6)
     x = torch.randn(2, 8, 16, 16)
     torch.testing.assert_close(m.cuda()(x.cuda()).cpu(), m.cpu()(x), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- inputs without elements
+@pytest.mark.one_impl
+@pytest.mark.parametrize('impl', ['reference', 'eager', 'cpp', 'triton'])
+@pytest.mark.parametrize('dtype', DTYPES, ids=str)
+@pytest.mark.parametrize('cls', [AconA, AconB, AconC])
+def test_empty_input_forward_backward(cls, dtype, impl):
+    """N, H or W = 0 (e.g. a RoI head given no RoIs): empty output, zero parameter grads."""
+    if impl == 'triton' and BACKENDS['triton'].available() is not None:
+        pytest.skip(f"impl='triton': {BACKENDS['triton'].available()}")
+    with default_impl(impl):
+        for shape in EMPTY_SHAPES + ((0, 4), (0, 4, 7)):
+            check_empty_input(randomise(cls(4)), shape, dtype)

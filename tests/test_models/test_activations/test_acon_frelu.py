@@ -1,10 +1,14 @@
 """AconFReLU: the official TFNet form, a learnable beta, strides, names."""
+import copy
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmacon.models.activations import AconFReLU
+from tests.test_models.test_activations.empty_input import (DTYPES, EMPTY_SHAPES,
+                                                            check_empty_input)
 
 
 @torch.no_grad()
@@ -74,3 +78,30 @@ def test_gn_groups_adapt_to_channels():
     assert (m.bn1.num_groups, m.bn2.num_groups) == (12, 12)
     x = torch.randn(1, 24, 5, 5)
     assert m(x).shape == (1, 24, 5, 5)
+
+
+# ---------------------------------------------------------------- inputs without elements
+@pytest.mark.parametrize('dtype', DTYPES, ids=str)
+@pytest.mark.parametrize('stride', [1, 2])
+def test_empty_input_forward_backward(stride, dtype):
+    """N, H or W = 0, train and eval, BN/GN/no norm, learnable beta: the shape the module
+    gives a full input of that size, zero parameter grads, BN statistics unchanged."""
+    for norm_cfg in (dict(type='BN'), dict(type='GN', num_groups=2), None):
+        for learnable_beta in (False, True):
+            for training in (True, False):
+                for shape in EMPTY_SHAPES + ((0, 4, 0, 0),):
+                    m = randomised(AconFReLU(4, stride=stride, learnable_beta=learnable_beta,
+                                             norm_cfg=norm_cfg), seed=stride).train(training)
+                    full = [max(d, 1) for d in shape]  # the output size for this H and W
+                    with torch.no_grad():
+                        out = list(copy.deepcopy(m).eval()(torch.randn(full)).shape)
+                    out = [0 if d == 0 else o for d, o in zip(shape, out)]
+                    check_empty_input(m, shape, dtype, out_shape=out)
+
+
+def test_gn_without_num_groups_names_it():
+    with pytest.raises(ValueError, match=r"^AconFReLU: norm_cfg=\{'type': 'GN'\} needs "
+                                         r'`num_groups`, e\.g\. norm_cfg=dict\(type=\'GN\', '
+                                         r'num_groups=32\)') as info:
+        AconFReLU(16, norm_cfg=dict(type='GN'))
+    assert isinstance(info.value, AssertionError)

@@ -13,6 +13,9 @@ from mmengine.registry import DefaultScope
 
 from mmacon.models.activations import MetaAconC
 from mmacon.models.activations.meta_acon import fit_num_groups
+from mmacon.ops import BACKENDS
+from tests.test_models.test_activations.empty_input import (DTYPES, EMPTY_SHAPES,
+                                                            check_empty_input)
 from tests.test_models.test_activations.test_acon import numpy_acon_c
 
 # every test here runs once per ACON-C implementation (conftest.py)
@@ -391,3 +394,172 @@ def test_triton_fused_node_batch_of_one_warns_and_uses_running_stats():
         warnings.simplefilter('ignore')
         torch.testing.assert_close(y, ref(x), rtol=1e-10, atol=1e-10)
     assert int(m.bn1.num_batches_tracked) == 0
+
+
+# ---------------------------------------------------------------- inputs without elements
+NORM_CFGS = {'BN': dict(type='BN'), 'GN': dict(type='GN', num_groups=2), 'none': None}
+
+
+def with_any_running_stats(m, seed):
+    """Random running statistics and num_batches_tracked = 7 in every BN of ``m``."""
+    g = torch.Generator().manual_seed(seed)
+    for bn in m.modules():
+        if isinstance(bn, torch.nn.BatchNorm2d):
+            bn.running_mean.copy_(torch.randn(bn.running_mean.shape, generator=g))
+            bn.running_var.copy_(torch.rand(bn.running_var.shape, generator=g) + 0.5)
+            bn.num_batches_tracked.fill_(7)
+    return m
+
+
+@pytest.mark.one_impl
+@pytest.mark.parametrize('impl', ['reference', 'eager', 'cpp', 'triton'])
+@pytest.mark.parametrize('dtype', DTYPES, ids=str)
+def test_empty_input_every_mode_norm_and_state(dtype, impl):
+    """N, H or W = 0, every mode, BN/GN/no norm, train and eval: empty output and x grad,
+    zero parameter grads (the generator's too), no statistic moved, no warning."""
+    if impl == 'triton' and BACKENDS['triton'].available() is not None:
+        pytest.skip(f"impl='triton': {BACKENDS['triton'].available()}")
+    for mode in ('channel', 'layer', 'pixel'):
+        for norm, norm_cfg in NORM_CFGS.items():
+            for training in (True, False):
+                for shape in EMPTY_SHAPES:
+                    m = MetaAconC(4, reduction=2, mode=mode, norm_cfg=norm_cfg, impl=impl)
+                    m = with_any_running_stats(randomised(m, seed=3), seed=4).train(training)
+                    check_empty_input(m, shape, dtype)
+
+
+@pytest.mark.one_impl
+@pytest.mark.parametrize('mode,shape', [('channel', (0, 4, 1, 1)), ('layer', (0, 1, 1, 1)),
+                                        ('pixel', (0, 1, 5, 3))])
+def test_empty_input_beta_has_the_mode_shape(mode, shape):
+    m = MetaAconC(4, reduction=2, mode=mode).train()
+    beta = m.generate_beta(torch.randn(0, 4, 5, 3))
+    assert beta.shape == shape and beta.dtype == torch.float32
+    n_beta = m.generate_beta(torch.randn(2, 4, 0, 3))  # N > 0, no positions
+    assert n_beta.shape == (2,) + shape[1:2] + ((0, 3) if mode == 'pixel' else (1, 1))
+    assert torch.equal(n_beta, torch.zeros_like(n_beta))  # finite: no mean of nothing
+
+
+@pytest.mark.one_impl
+def test_empty_batch_takes_the_module_path_where_fused_would_run():
+    m = with_running_stats(randomised(MetaAconC(8, reduction=2), seed=5), seed=6).train()
+    if BACKENDS['cpp'].available() is None:
+        assert m.explain_fused(torch.randn(2, 8, 3, 3)) is None
+    assert 'non-empty' in m.explain_fused(torch.randn(0, 8, 3, 3))
+    fresh = copy.deepcopy(m)
+    check_empty_input(m, (0, 8, 3, 3), torch.float32)
+    # the next real batch is normalised and counted as if the empty one never came
+    x = torch.randn(3, 8, 3, 3)
+    torch.testing.assert_close(m(x), fresh(x), rtol=0, atol=0)
+    assert int(m.bn1.num_batches_tracked) == int(fresh.bn1.num_batches_tracked) == 8
+
+
+@pytest.mark.one_impl
+def test_empty_batch_leaves_bn_counters_where_torch_bn_would_count():
+    """torch's BatchNorm2d in training counts an empty batch in num_batches_tracked (its
+    running mean and variance stay); the generator's BNs do not count it."""
+    bn = torch.nn.BatchNorm2d(4).train()
+    bn(torch.randn(0, 4, 1, 1))
+    assert int(bn.num_batches_tracked) == 1
+    m = MetaAconC(4, reduction=2).train()
+    m(torch.randn(0, 4, 5, 5))
+    assert int(m.bn1.num_batches_tracked) == int(m.bn2.num_batches_tracked) == 0
+
+
+@pytest.mark.parametrize('shape', [(0, 4, 3, 3), (2, 4, 0, 3), (1, 4, 3, 0)])
+def test_pixel_mode_no_single_value_warning_on_zero_values(shape, recwarn):
+    m = MetaAconC(4, mode='pixel').train()
+    m(torch.randn(shape)).sum().backward()
+    assert [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)] == []
+    # one real value per channel still warns
+    with pytest.warns(UserWarning, match='got a single value per channel'):
+        m(torch.randn(1, 4, 1, 1))
+
+
+@pytest.mark.one_impl
+def test_gn_without_num_groups_names_it():
+    for mode in ('channel', 'pixel'):
+        with pytest.raises(ValueError) as info:
+            MetaAconC(16, mode=mode, norm_cfg=dict(type='GN'))
+        assert isinstance(info.value, AssertionError)  # what mmcv's build_norm_layer raises
+        assert str(info.value) == (
+            "MetaAconC: norm_cfg={'type': 'GN'} needs `num_groups`, e.g. "
+            "norm_cfg=dict(type='GN', num_groups=32) (each of its norms takes the largest "
+            'divisor of its width not above it)')
+    MetaAconC(16, mode='layer', norm_cfg=dict(type='GN'))  # the layer-wise generator has no norm
+
+
+@pytest.mark.one_impl
+def test_gn_without_num_groups_in_a_backbone_names_it():
+    from mmengine.registry import MODELS
+    with pytest.raises(AssertionError) as info:
+        MODELS.build(dict(type='AconResNet', depth=18,
+                          act_cfg=dict(type='MetaAconC', norm_cfg=dict(type='GN'))))
+    msg = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert msg.startswith("AconResNet: act_cfg={'type': 'MetaAconC', 'norm_cfg': {'type': 'GN'}} "
+                          'cannot be built at 64 channels: MetaAconC: ')
+    assert msg.endswith("needs `num_groups`, e.g. norm_cfg=dict(type='GN', num_groups=32) (each "
+                        'of its norms takes the largest divisor of its width not above it)')
+
+
+def _ddp_worker(rank, store, batches):
+    """Rank 0 gets empty batches, rank 1 real ones; DDP without find_unused_parameters.
+
+    Ends with ``os._exit``: tearing down DDP's reducer and the gloo group in a finishing
+    process sometimes deadlocks (the destructor joins gloo's thread while holding the GIL
+    that thread waits for), which is torch's teardown, not what this test is about.
+    """
+    import datetime
+    import os
+    import sys
+    import traceback
+
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=2,
+                            timeout=datetime.timedelta(seconds=60))
+    try:
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 1), MetaAconC(8, reduction=2),
+                                  torch.nn.Conv2d(8, 8, 1), MetaAconC(8, mode='pixel'),
+                                  torch.nn.Conv2d(8, 8, 1), MetaAconC(8, mode='layer'))
+        ref = copy.deepcopy(net)
+        ddp = torch.nn.parallel.DistributedDataParallel(net)
+        for x in batches:  # "finished reduction in the prior iteration" shows at the 2nd
+            x = x if rank == 1 else x[:0]
+            net.zero_grad()
+            ref.zero_grad()
+            ddp(x).sum().backward()
+            ref(x).sum().backward()
+            for (name, p), r in zip(net.named_parameters(), ref.parameters()):
+                if rank == 0:  # an empty batch: zero gradients, not None
+                    assert torch.equal(r.grad, torch.zeros_like(r)), name
+                else:  # DDP's mean over the ranks: (0 + own) / 2
+                    torch.testing.assert_close(p.grad, r.grad / 2)
+            # rank 0 holds that mean too: the reduction ran for every bucket
+            assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+            assert net[0].weight.grad.abs().sum() > 0 and net[5].p1.grad.abs().sum() > 0
+        dist.barrier()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    os._exit(0)
+
+
+@pytest.mark.one_impl
+def test_ddp_with_an_empty_batch_on_one_rank(tmp_path):
+    """A rank with zero RoIs still gives DDP every gradient (zeros): no missed reduction."""
+    import time
+
+    import torch.multiprocessing as mp
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randn(3, 4, 5, 5, generator=g) for _ in range(2)]
+    ctx = mp.start_processes(_ddp_worker, args=(str(tmp_path / 'store'), batches), nprocs=2,
+                             join=False, start_method='spawn')
+    deadline = time.monotonic() + 180
+    while not ctx.join(timeout=1):  # raises when a rank fails (its traceback on stderr)
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail('the 2-process DDP run did not finish in 180 s')
