@@ -21,16 +21,17 @@ only what the tiny data and a CPU need (see :func:`override_cfg` for each key an
 * the learning rate follows the smaller batch by the config's own ``auto_scale_lr`` rule
   (``tools/train.py --auto-scale-lr``: lr x total batch / ``base_batch_size``) where it
   has one (mmdet, mmpretrain; mmseg's configs have none). At its 1024-image lr of 0.5
-  with 2 images per process, the ImageNet ShuffleNetV2 0.5x Meta-ACON's logged loss
-  went 7.0 -> 12.8 -> 19.1 in 3 iterations;
+  with 2 images per process (32 px), the ImageNet ShuffleNetV2 0.5x Meta-ACON's logged
+  loss went 7.0 -> 12.8 -> 19.1 in 3 iterations;
 * detection only: the heads' ``num_classes`` (the tiny COCO set has 3 categories and
   mmdet's ``CocoMetric`` maps labels through the set's categories), and RetinaNet's
   test ``score_thr`` (an untrained RetinaNet scores ~0.01 = its prior, below the shipped
   0.05: without boxes ``CocoMetric`` reports no mAP at all).
 
 Everything else is as shipped: the model (``frozen_stages``, ``norm_eval``, conv biases,
-SyncBN, which ``tools/train.py`` converts to BN on CPU and logs), the optimizer, its
-constructor and ``paramwise_cfg``, schedulers, hooks, ``find_unused_parameters``.
+SyncBN, which ``tools/train.py`` converts to BN on CPU and logs), the optimizer (its lr
+scaled as above), its constructor and ``paramwise_cfg``, schedulers, hooks,
+``find_unused_parameters``.
 """
 from __future__ import annotations
 
