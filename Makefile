@@ -1,6 +1,9 @@
 # mmacon: install into .venv, run the suite, run the demo.
 #   make install   idempotent; builds mmcv 2.1.0 with its C++ ops only when missing
 #   make test      install, then the whole pytest suite
+#   make test-configs  install, then every shipped config (configs/**) for 3 iterations
+#                  under 2-process DDP and tools/test.py on its checkpoint (make test
+#                  runs one config per model family)
 #   make demo      install, then the transfer-learning pipeline in miniature (tools/demo.py)
 #   make gpu-check on a GPU machine: CUDA tests, CUDA benchmark tables, PSPNet AMP step, NCCL
 #                  torchrun (no install but the kit's; GPU_PYTHON, GPU_KIT, OUT: benchmarks/README.md)
@@ -24,7 +27,7 @@ STAMP       := $(VENV)/.mmacon-installed
 # the torch / torchvision just installed, as constraints: no later install may change them
 CONSTRAINTS := $(VENV)/torch-constraints.txt
 
-.PHONY: install test demo bench gpu-check gpu-kit clean-venv
+.PHONY: install test test-configs demo bench gpu-check gpu-kit clean-venv
 
 install: $(STAMP)
 
@@ -51,6 +54,10 @@ $(STAMP): pyproject.toml Makefile
 
 test: install
 	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+
+# one config after another: each training run uses 2 processes
+test-configs: install
+	MMACON_SHIPPED_CONFIGS=all $(PY) -m pytest -q tests/test_configs/test_shipped_configs_ddp.py
 
 demo: install
 	$(PY) tools/demo.py
