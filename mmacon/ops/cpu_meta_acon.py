@@ -27,25 +27,14 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
-from torch.nn.modules import module as _module
 
 from . import cpu_acon
+from .fused_generator import module_path_reason, norm_args
 
 _SUFFIX = cpu_acon._SUFFIX
-_NORMS = (nn.BatchNorm2d, nn.Identity)  # exact types: a subclass may change forward
 _STATS = ('running_mean', 'running_var')
 _geometries: dict = {}
 _VoidP12 = ctypes.c_void_p * 12
-
-
-def _hooked(m: nn.Module) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-                or m._backward_pre_hooks)
-
-
-def _global_hooks() -> bool:
-    return bool(_module._global_forward_hooks or _module._global_forward_pre_hooks
-                or _module._global_backward_hooks or _module._global_backward_pre_hooks)
 
 
 def available() -> Optional[str]:
@@ -56,24 +45,13 @@ def available() -> Optional[str]:
 def supports(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
              fc2: nn.Conv2d, bn2: nn.Module) -> Optional[str]:
     """None when this call runs fused, else why not (then the module path runs)."""
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return 'tracing, scripting, compiling and export see the module path'
-    if torch._C._len_torch_dispatch_stack():
-        return 'a TorchDispatchMode is active (e.g. a FLOP counter): it sees the module path'
     dtype = cpu_acon.coef_dtype(x.dtype)
     if x.device.type != 'cpu' or x.dtype not in _SUFFIX or x.dim() != 4 or x.numel() == 0:
         return (f'x is a {x.dtype} {tuple(x.shape)} tensor on {x.device}, not a floating-point '
                 'non-empty (N, C, H, W) CPU tensor')
-    if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
-        return 'x is neither contiguous nor channels_last'
-    for name, norm in (('bn1', bn1), ('bn2', bn2)):
-        if type(norm) not in _NORMS:
-            return (f'{name} is a {type(norm).__name__}; the fused generator takes BatchNorm2d '
-                    'or no norm')
-        if _hooked(norm):
-            return f'{name} has hooks, which the module path calls'
-    if _global_hooks():
-        return 'global module hooks are registered, which the module path calls'
+    why = module_path_reason(x, fc1, bn1, fc2, bn2)
+    if why is not None:
+        return why
     tensors = [p1, p2, *fc1._parameters.values(), *fc2._parameters.values()]
     for norm in (bn1, bn2):
         tensors += norm._parameters.values()
@@ -101,37 +79,6 @@ def _geometry(x: Tensor, p1: Tensor, beta: Tensor) -> Tuple[ctypes.Array, ctypes
             _geometries.clear()
         _geometries[key] = geo
     return geo
-
-
-def norm_args(norm: nn.Module, running: bool) -> tuple:
-    """(mode, eps, factor, weight, bias, running_mean, running_var) as torch's BN forward.
-
-    mode 0: identity, 1: batch statistics (updating the running ones when passed),
-    2: running statistics. weight/bias are None without affine. ``running``: use the
-    running statistics in training, without updating them (MetaAconC's fallback for
-    one value per channel).
-    """
-    if type(norm) is nn.Identity:
-        return 0, 0.0, 0.0, None, None, None, None
-    params, buffers = norm._parameters, norm._buffers
-    rm, rv = buffers.get('running_mean'), buffers.get('running_var')
-    g, e = (params.get('weight'), params.get('bias')) if norm.affine else (None, None)
-    if running:
-        return 2, norm.eps, 0.0, g, e, rm, rv
-    momentum = norm.momentum
-    factor = 0.0 if momentum is None else momentum
-    training = norm.training
-    if training and norm.track_running_stats:
-        nbt = buffers.get('num_batches_tracked')
-        if nbt is not None:
-            nbt.add_(1)
-            if momentum is None:
-                factor = 1.0 / float(nbt)
-    if not (training or (rm is None and rv is None)):
-        return 2, norm.eps, 0.0, g, e, rm, rv
-    if training and not norm.track_running_stats:
-        rm = rv = None  # torch passes no running statistics then
-    return 1, norm.eps, factor, g, e, rm, rv
 
 
 def _ptr(t: Optional[Tensor]) -> Optional[int]:

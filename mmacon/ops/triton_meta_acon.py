@@ -17,7 +17,7 @@ The generator stays in ATen, on (N, C) tensors: ``F.linear`` for the 1x1 convs a
 on the detached mean under ``enable_grad`` from the tensors handed to the node (so the
 gradients of fc1/fc2/BN parameters come back through it). The BatchNorms' running
 statistics and ``num_batches_tracked`` step once per forward, as nn.BatchNorm2d's
-(:func:`.cpu_meta_acon.norm_args`); backward differentiates the kept graph and never
+(:func:`.fused_generator.norm_args`); backward differentiates the kept graph and never
 runs the generator again. Its saved tensors are kept as they are, not handed to an
 outer ``saved_tensors_hooks`` (non-reentrant checkpointing would otherwise recompute the
 whole block once per gate; see :mod:`.small_graph`).
@@ -42,10 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
-from torch.nn.modules import module as _module
 
 from . import triton_acon
-from .cpu_meta_acon import norm_args
+from .fused_generator import module_path_reason, norm_args
 
 try:
     import triton
@@ -56,7 +55,6 @@ except ImportError:  # pragma: no cover - triton_acon.available() says why
 __all__ = ['available', 'supports', 'meta_acon_c', 'MetaAconCTritonFunction']
 
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-_NORMS = (nn.BatchNorm2d, nn.Identity)  # exact types: a subclass may change forward
 _NUM_WARPS = 4
 
 
@@ -238,7 +236,7 @@ def generator(mean: Tensor, w1: Tensor, b1: Optional[Tensor], n1: _NormArgs, w2:
               b2: Optional[Tensor], n2: _NormArgs) -> Tensor:
     """beta (N, C, 1, 1) from the mean (N, C, 1, 1): the module path's ops, in ATen.
 
-    n1, n2: :func:`.cpu_meta_acon.norm_args` of bn1, bn2 (mode, eps, momentum factor,
+    n1, n2: :func:`.fused_generator.norm_args` of bn1, bn2 (mode, eps, momentum factor,
     weight, bias, running mean, running var).
     """
     n = mean.size(0)
@@ -342,16 +340,6 @@ def available() -> Optional[str]:
     return why
 
 
-def _hooked(m: nn.Module) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-                or m._backward_pre_hooks)
-
-
-def _global_hooks() -> bool:
-    return bool(_module._global_forward_hooks or _module._global_forward_pre_hooks
-                or _module._global_backward_hooks or _module._global_backward_pre_hooks)
-
-
 def supports(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
              fc2: nn.Conv2d, bn2: nn.Module) -> Optional[str]:
     """None when this call runs as the fused Triton node, else why not (then the module
@@ -362,10 +350,6 @@ def supports(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
     why = available()
     if why is not None:
         return why
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return 'tracing, scripting, compiling and export see the module path'
-    if torch._C._len_torch_dispatch_stack():
-        return 'a TorchDispatchMode is active (e.g. a FLOP counter): it sees the module path'
     dtype = x.dtype
     if dtype not in _FLOATS or x.dim() != 4 or x.numel() == 0:
         return (f'x is a {dtype} {tuple(x.shape)} tensor, not a float16/bfloat16/float32/'
@@ -373,22 +357,9 @@ def supports(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Module,
     if x.device.type != 'cuda' and not (_INTERPRETED and x.device.type == 'cpu'):
         return (f'x is on {x.device}; the fused Triton generator needs CUDA tensors (or '
                 'TRITON_INTERPRET=1 for CPU tensors)')
-    if not (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
-        return 'x is neither contiguous nor channels_last'
-    for name, norm in (('bn1', bn1), ('bn2', bn2)):
-        if type(norm) not in _NORMS:
-            return (f'{name} is a {type(norm).__name__}; the fused generator takes BatchNorm2d '
-                    'or no norm')
-        if _hooked(norm):
-            return f'{name} has hooks, which the module path calls'
-    for name, fc in (('fc1', fc1), ('fc2', fc2)):
-        if type(fc) is not nn.Conv2d or 'weight' not in fc._parameters:
-            return (f'{name} is a {type(fc).__name__} without a plain weight parameter; the '
-                    'fused generator takes an nn.Conv2d')
-        if _hooked(fc):
-            return f'{name} has hooks, which the module path calls'
-    if _global_hooks():
-        return 'global module hooks are registered, which the module path calls'
+    why = module_path_reason(x, fc1, bn1, fc2, bn2)
+    if why is not None:
+        return why
     gen = [*fc1._parameters.values(), *fc2._parameters.values()]
     for norm in (bn1, bn2):
         gen += norm._parameters.values()
@@ -416,7 +387,7 @@ def meta_acon_c(x: Tensor, p1: Tensor, p2: Tensor, fc1: nn.Conv2d, bn1: nn.Modul
         p1, p2: (1, C, 1, 1) slopes.
         fc1, bn1, fc2, bn2: the generator's modules (bn*: BatchNorm2d or Identity).
         running: per norm, use the running statistics in training (MetaAconC's fallback
-            for one value per channel; see :func:`.cpu_meta_acon.norm_args`).
+            for one value per channel; see :func:`.fused_generator.norm_args`).
     Returns:
         (N, C, H, W), in x's dtype and memory format. Steps the BatchNorms' running
         statistics as the module path does.
