@@ -18,6 +18,7 @@ import re
 import pytest
 import torch
 
+from mmacon.utils.checkpoint import load_checkpoint_file
 from tests.test_configs import shipped_ddp
 from tests.test_configs.test_configs import BATCHES, CONFIGS, IMG, build_model, load
 
@@ -86,7 +87,7 @@ def test_shipped_config_trains_3_iters_under_ddp_and_tests(rel, data_roots, tmp_
         losses = {k: v for k, v in record.items() if k.startswith('loss')}
         assert losses and all(map(math.isfinite, losses.values())), (rel, record)
     assert re.search(r'(Iter\(train\) \[3/3\]|Epoch\(train\) +\[1\]\[3/3\])', log), rel
-    ckpt = torch.load(result.checkpoint, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint_file(result.checkpoint)  # weights_only, the allow-list added
     assert ckpt['meta']['iter'] == shipped_ddp.ITERS, rel
     bad = [k for k, v in ckpt['state_dict'].items()
            if v.is_floating_point() and not torch.isfinite(v).all()]

@@ -7,6 +7,7 @@ import re
 import pytest
 import torch
 
+from mmacon.utils.checkpoint import load_checkpoint_file
 from tests.test_configs.test_imagenet_checkpoints import assert_loaded, build_downstream_backbone
 from tests.test_tools.tool_helpers import REPO, load_tool
 
@@ -55,8 +56,8 @@ def test_trains_and_scores_with_mmpretrain_accuracy(pretrained):
 
 def test_same_seed_same_weights(pretrained):
     work, _ = pretrained
-    a, b = (torch.load(str(work / n / f'iter_{ITERS}.pth'), map_location='cpu',
-                       weights_only=True)['state_dict'] for n in ('a', 'b'))
+    a, b = (load_checkpoint_file(str(work / n / f'iter_{ITERS}.pth'))['state_dict']
+            for n in ('a', 'b'))
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -66,7 +67,7 @@ def test_same_seed_same_weights(pretrained):
 def test_checkpoint_initialises_tiny_downstream_backbone(pretrained, rel):
     work, _ = pretrained
     path = work / 'a' / f'iter_{ITERS}.pth'
-    state = torch.load(str(path), map_location='cpu', weights_only=True)['state_dict']
+    state = load_checkpoint_file(str(path))['state_dict']
     assert any(k.startswith('head.') for k in state)  # a whole classifier
     backbone = build_downstream_backbone(rel, checkpoint=path)
     backbone.init_weights()
