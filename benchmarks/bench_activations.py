@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from mmacon.ops import BACKENDS, acon_c, resolve_impl
 
-from .common import (interleaved_median_times, interleaved_times, paired_ratios,
+from .common import (interleaved_median_times, paired_with_baseline,
                      reexec_with_stable_malloc, saved_bytes)
 
 
@@ -128,8 +128,7 @@ def run(device: str = 'cpu', shapes=SHAPES, repeats: int = 9, extra: list | None
                     mod(x).backward(grad)
 
             steps[name] = step
-        rounds = interleaved_times(steps, device, repeats=repeats)
-        ratios = paired_ratios(rounds, 'SiLU')
+        rounds, ratios = paired_with_baseline(steps, 'SiLU', device, repeats=repeats)
         for name, _ in mods:
             row = dict(shape='x'.join(map(str, shape)), name=name)
             if name in failed:

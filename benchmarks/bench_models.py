@@ -13,7 +13,7 @@ import statistics
 import torch
 from mmengine.config import Config
 
-from .common import interleaved_times, paired_ratios, saved_bytes
+from .common import paired_with_baseline, saved_bytes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
@@ -75,8 +75,9 @@ def batch(scope: str, n: int, hw, device: str):
 
 def run(device: str = 'cpu', n: int = 2, hw=256, repeats: int = 3, models=tuple(MODELS),
         amp_dtype: torch.dtype | None = None):
-    """Per model, the three backbones are built side by side and their steps timed
-    round-robin, the ratio the median of each round's (see :func:`common.paired_ratios`).
+    """Per model, the three backbones are built side by side and each ACON one's step is
+    timed in alternation with the ReLU one's, the ratio the median of each round's (see
+    :func:`common.paired_with_baseline`).
     ``hw``: the image size, an int (square) or (h, w). ``amp_dtype``: forward and loss
     under ``torch.autocast`` in that dtype (AMP without a loss scaler)."""
     rows = []
@@ -117,8 +118,8 @@ def run(device: str = 'cpu', n: int = 2, hw=256, repeats: int = 3, models=tuple(
                 del loss
                 mems[act] = nbytes
             steps[act] = step
-        rounds = interleaved_times(steps, device, warmup=1, repeats=repeats)
-        ratios, base_m = paired_ratios(rounds, 'ReLU'), mems['ReLU']
+        rounds, ratios = paired_with_baseline(steps, 'ReLU', device, warmup=1, repeats=repeats)
+        base_m = mems['ReLU']
         for act in ACTS:
             rows.append(dict(model=model_name, act=act, s=statistics.median(rounds[act]),
                              vs_relu=ratios[act],

@@ -11,6 +11,20 @@ from typing import Callable
 import torch
 
 
+def cpu_description() -> str:
+    """The processor's model name and the instruction set torch's CPU kernels use (e.g.
+    ``AMD EPYC, AVX512``): ratios against SiLU move with both, as the fused kernels turn
+    compute-bound where memory is fast."""
+    model = ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next((line.split(':', 1)[1].strip() for line in f
+                          if line.startswith('model name')), '')
+    except OSError:
+        pass
+    return ', '.join(p for p in (model, torch.backends.cpu.get_cpu_capability()) if p)
+
+
 def sync(device: str) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
@@ -51,6 +65,31 @@ def paired_ratios(times: dict[str, list[float]], baseline: str) -> dict[str, flo
     base = times[baseline]
     return {name: statistics.median(t / b for t, b in zip(ts, base))
             for name, ts in times.items()}
+
+
+def paired_with_baseline(fns: dict[str, Callable[[], object]], baseline: str,
+                         device: str = 'cpu', warmup: int = 2, repeats: int = 9
+                         ) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """(wall times, ratios to ``baseline``): each candidate timed alone against the baseline.
+
+    Candidate by candidate, the baseline and that candidate alternate for ``repeats``
+    rounds (:func:`interleaved_times`) and the ratio is :func:`paired_ratios`'. So both
+    calls of a pair follow each other, never a third candidate: in one round-robin over
+    all candidates each call followed its predecessor in the list, and a fused kernel
+    listed after a heavy eager one (which allocates and frees ~6 input-sized temporaries)
+    measured ~0.2-0.3x SiLU slower at 8x64x56x56 than when it followed SiLU (2026-12-04,
+    2 threads). The baseline's times are those of all its pairs.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    ratios: dict[str, float] = {baseline: 1.0}
+    for name, fn in fns.items():
+        if name == baseline:
+            continue
+        pair = interleaved_times({baseline: fns[baseline], name: fn}, device, warmup, repeats)
+        times[baseline] += pair[baseline]
+        times[name] = pair[name]
+        ratios[name] = paired_ratios(pair, baseline)[name]
+    return times, ratios
 
 
 def saved_bytes(fn: Callable[..., torch.Tensor], *args) -> tuple[int, torch.Tensor]:

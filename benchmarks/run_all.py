@@ -14,7 +14,7 @@ import platform
 import torch
 
 from . import bench_activations, bench_models
-from .common import malloc_note, reexec_with_stable_malloc
+from .common import cpu_description, malloc_note, reexec_with_stable_malloc
 from .report import DOC, FOOTER, HEADER, cuda_section
 
 
@@ -68,11 +68,12 @@ def main() -> None:
     amp_rows = bench_activations.run('cpu', shapes=bench_activations.AMP_SHAPES,
                                      repeats=a.repeats, amp_dtype=torch.bfloat16)
     parts = [open(HEADER).read().rstrip(), '',
-             f'Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, '
+             f'Machine: {platform.machine()} ({cpu_description()}), torch {torch.__version__}, '
              f'{a.threads} threads, median of {a.repeats} after warm-up, {malloc_note()}; '
              f'load average {os.getloadavg()[0]:.1f} at the start (the machine is shared, '
-             'so absolute times vary; each ratio is the median over rounds of the two calls timed '
-             'back to back in that round).', '',
+             'so absolute times vary; each candidate alternates with SiLU, or with the ReLU model, '
+             'and its ratio is the median over rounds of the two calls timed back to back in that '
+             'round: `benchmarks/common.py`, `paired_with_baseline`).', '',
              '## CPU: per activation', '', bench_activations.to_markdown(act_rows),
              '', '## CPU: per activation, channels_last input', '',
              bench_activations.to_markdown(bench_activations.run(

@@ -56,3 +56,30 @@ def test_reexec_restarts_a_module_run_as_a_module(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.stdout.split('\n')[0] == "probe_pkg probe_pkg.main ['--flag', 'x'] True", \
         proc.stderr
+
+
+def test_cpu_description_names_the_instruction_set_torch_uses():
+    desc = common.cpu_description()
+    assert desc.endswith(torch.backends.cpu.get_cpu_capability())
+    with open('/proc/cpuinfo') as f:
+        models = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
+    if models:  # Linux on x86: the model comes first
+        assert desc.startswith(models[0] + ', ')
+
+
+def test_paired_with_baseline_alternates_each_candidate_with_the_baseline_only():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ('a', 'SiLU', 'b')}
+    times, ratios = common.paired_with_baseline(fns, 'SiLU', warmup=1, repeats=2)
+    # a's block, then b's: never a then b back to back
+    assert calls == ['SiLU', 'a'] * 3 + ['SiLU', 'b'] * 3
+    assert {k: len(v) for k, v in times.items()} == {'a': 2, 'SiLU': 4, 'b': 2}
+    assert set(ratios) == {'a', 'SiLU', 'b'} and ratios['SiLU'] == 1.0
+
+
+def test_paired_with_baseline_ratio_is_the_median_of_its_pairs(monkeypatch):
+    rounds = iter([{'SiLU': [1.0, 2.0, 4.0], 'a': [1.5, 3.0, 2.0]}])
+    monkeypatch.setattr(common, 'interleaved_times', lambda *a, **k: next(rounds))
+    times, ratios = common.paired_with_baseline({'SiLU': None, 'a': None}, 'SiLU')
+    assert ratios == {'SiLU': 1.0, 'a': 1.5}  # median of 1.5, 1.5, 0.5
+    assert times == {'SiLU': [1.0, 2.0, 4.0], 'a': [1.5, 3.0, 2.0]}
