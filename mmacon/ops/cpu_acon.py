@@ -144,9 +144,22 @@ def _threads(x: Tensor) -> int:
 
 
 def _coefs(x: Tensor, *ts: Tensor) -> Tuple[Tensor, ...]:
-    """The coefficients contiguous, in the dtype the kernel takes for x."""
+    """The coefficients contiguous, in the dtype the kernel takes for x (as they are when
+    they already are: the common case costs two attribute reads, not two calls)."""
     cdt = coef_dtype(x.dtype)
-    return tuple(t.to(cdt).contiguous() for t in ts)
+    return tuple(t if t.dtype == cdt and t.is_contiguous() else t.to(cdt).contiguous()
+                 for t in ts)
+
+
+def kernel(name: str, dtype: torch.dtype):
+    """The library's ``{name}_{suffix}`` function for an x of ``dtype`` (looked up once)."""
+    fn = _kernels.get((name, dtype))
+    if fn is None:
+        fn = _kernels[(name, dtype)] = getattr(library(), f'{name}_{_SUFFIX[dtype]}')
+    return fn
+
+
+_kernels: dict = {}
 
 
 def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
@@ -156,7 +169,7 @@ def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
         return y
     geo, _ = _geometry(x, p1, p2, beta)
     p1, p2, beta = _coefs(x, p1, p2, beta)
-    fn = getattr(library(), f'acon_c_fwd_{_SUFFIX[x.dtype]}')
+    fn = kernel('acon_c_fwd', x.dtype)
     fn(x.data_ptr(), y.data_ptr(), p1.data_ptr(), p2.data_ptr(), beta.data_ptr(), geo,
        _threads(x))
     return y
@@ -180,7 +193,7 @@ def backward(grad: Tensor, x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor,
     p1, p2, beta = _coefs(x, p1, p2, beta)
     gx = torch.empty_like(x) if need_x else None
     g1, g2, gb = torch.empty_like(p1), torch.empty_like(p2), torch.empty_like(beta)
-    fn = getattr(library(), f'acon_c_bwd_{_SUFFIX[x.dtype]}')
+    fn = kernel('acon_c_bwd', x.dtype)
     fn(grad.data_ptr(), x.data_ptr(), None if gx is None else gx.data_ptr(), p1.data_ptr(),
        p2.data_ptr(), beta.data_ptr(), g1.data_ptr(), g2.data_ptr(), gb.data_ptr(), geo, sizes,
        _threads(x))

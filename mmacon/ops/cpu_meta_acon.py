@@ -108,8 +108,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
         ptrs = _VoidP12(w1.data_ptr(), b1.data_ptr(), _ptr(g1), _ptr(e1), _ptr(stats[0]),
                         _ptr(stats[1]), w2.data_ptr(), b2.data_ptr(), _ptr(g2), _ptr(e2),
                         _ptr(stats[2]), _ptr(stats[3]))
-        lib = cpu_acon.library()
-        fn = getattr(lib, f'meta_acon_fwd_{_SUFFIX[x.dtype]}')
+        fn = cpu_acon.kernel('meta_acon_fwd', x.dtype)
         fn((ctypes.c_void_p * 6)(x.data_ptr(), y.data_ptr(), p1.data_ptr(), p2.data_ptr(),
                                  beta.data_ptr(), ws.data_ptr()), geo, cfg, cfgd, ptrs, threads)
         ctx.call = (cfg, cfgd, ptrs, geo, sizes, threads)
@@ -127,8 +126,7 @@ class MetaAconCChannelFunction(torch.autograd.Function):
         gp1, gp2 = torch.empty_like(p1), torch.empty_like(p2)
         grads = [torch.empty_like(t) if n and t is not None else None
                  for t, n in zip(params, need[3:11])]
-        lib = cpu_acon.library()
-        fn = getattr(lib, f'meta_acon_bwd_{_SUFFIX[x.dtype]}')
+        fn = cpu_acon.kernel('meta_acon_bwd', x.dtype)
         fn((ctypes.c_void_p * 9)(grad.data_ptr(), x.data_ptr(), _ptr(gx), p1.data_ptr(),
                                  p2.data_ptr(), beta.data_ptr(), gp1.data_ptr(), gp2.data_ptr(),
                                  ws.data_ptr()),
