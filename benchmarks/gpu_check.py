@@ -14,7 +14,8 @@ sections (their Meta-ACON rows and the tests that build modules need :mod:`mmaco
 which without it run what torch alone can and say what they left out; always for the model
 sections.
 
-Writes the CUDA section of ``docs/benchmarks.md`` and, with ``--out-dir``, copies there
+Writes the CUDA section of ``docs/benchmarks.md`` (a rehearsal without CUDA writes it in a copy
+in the output folder instead) and, with ``--out-dir``, copies there
 ``benchmarks.md`` (the whole file), ``gpu_check.json`` (every figure, each section's
 status and time) and ``gpu_check.log`` (all output), after each section, so a run cut short
 keeps what finished. Exit status: 0 every section ran on CUDA and passed; 1 a section
@@ -218,13 +219,29 @@ def main(argv=None) -> int:
     results: list = []
     summary = {'command': command, 'root': ROOT, 'kit': kit_note, 'sections': results}
 
+    def page() -> str:
+        """The page to write: the one --doc names, but a rehearsal (--cpu-dry-run, or an
+        environment section that found no CUDA) writes a copy in ``out`` instead of the
+        repository's docs/benchmarks.md, whose CUDA figures it must not replace."""
+        rehearsal = args.cpu_dry_run or any(
+            r['name'] == 'environment' and r['status'] == 'no-cuda' for r in results)
+        if not rehearsal or args.doc != DOC:
+            return args.doc
+        copy = os.path.join(out, 'benchmarks.md')
+        if not os.path.exists(copy):
+            shutil.copyfile(args.doc, copy)
+        return copy
+
     def save(total=None):
-        write_cuda_section(args.doc, section_markdown(results, header, total))
+        doc = page()
+        write_cuda_section(doc, section_markdown(results, header, total))
         summary['total_s'] = round(time.time() - start, 1)
+        summary['page'] = doc
         with open(os.path.join(out, 'gpu_check.json'), 'w') as f:
             json.dump(summary, f, indent=1)
-        if args.out_dir:
-            shutil.copyfile(args.doc, os.path.join(out, 'benchmarks.md'))
+        copy = os.path.join(out, 'benchmarks.md')
+        if args.out_dir and os.path.abspath(doc) != os.path.abspath(copy):
+            shutil.copyfile(doc, copy)
 
     for sec in chosen:
         left = args.budget - (time.time() - start)

@@ -116,6 +116,22 @@ def test_without_cuda_each_kernel_section_stops_there_and_says_so(tmp_path):
     assert {'SiLU', 'AconC (triton)', 'MetaAconC (triton)'} <= set(built.split(', '))
 
 
+@without_cuda
+def test_a_rehearsal_writes_a_copy_never_the_repository_page(tmp_path, monkeypatch):
+    doc = tmp_path / 'docs' / 'benchmarks.md'
+    doc.parent.mkdir()
+    doc.write_text(f'# head\n\n{report.CUDA_BEGIN}\nH200 figures\n{report.CUDA_END}\n')
+    monkeypatch.setattr(gpu_check, 'DOC', str(doc))   # the default of --doc
+    out = tmp_path / 'out'
+    rc = gpu_check.main(['--only', 'environment', '--out-dir', str(out),
+                         '--kit', str(tmp_path / 'no-kit')])
+    assert rc == 2
+    assert 'H200 figures' in doc.read_text()             # untouched
+    copy = (out / 'benchmarks.md').read_text()
+    assert 'H200 figures' not in copy and 'CUDA not available' in copy
+    assert json.loads((out / 'gpu_check.json').read_text())['page'] == str(out / 'benchmarks.md')
+
+
 BLOCKED = '''
 import sys
 for name in ('mmengine', 'mmcv', 'mmdet', 'mmseg', 'mmpretrain'):
