@@ -213,9 +213,9 @@ def main(argv=None) -> int:
               f'Written by `{command}` (`make gpu-check`, see benchmarks/README.md) on '
               f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}. Each section ran in a '
               'process of its own; ratios are taken within one process, as medians over rounds '
-              'of a candidate and its baseline timed back to back. Under autocast the input is already in the '
-              "low-precision dtype (as a conv's output would be) and the parameters are "
-              'float32.', '', f'Wheel kit: {kit_note}.', '']
+              'of a candidate and its baseline timed back to back. Under autocast the input is '
+              "already in the low-precision dtype (as a conv's output would be) and the "
+              'parameters are float32.', '', f'Wheel kit: {kit_note}.', '']
     results: list = []
     summary = {'command': command, 'root': ROOT, 'kit': kit_note, 'sections': results}
 

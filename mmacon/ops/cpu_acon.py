@@ -151,15 +151,15 @@ def _coefs(x: Tensor, *ts: Tensor) -> Tuple[Tensor, ...]:
                  for t in ts)
 
 
+_kernels: dict = {}  # (name, dtype) -> the library's function
+
+
 def kernel(name: str, dtype: torch.dtype):
     """The library's ``{name}_{suffix}`` function for an x of ``dtype`` (looked up once)."""
     fn = _kernels.get((name, dtype))
     if fn is None:
         fn = _kernels[(name, dtype)] = getattr(library(), f'{name}_{_SUFFIX[dtype]}')
     return fn
-
-
-_kernels: dict = {}
 
 
 def forward(x: Tensor, p1: Tensor, p2: Tensor, beta: Tensor) -> Tensor:
