@@ -13,8 +13,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .common import (CLASSES, DATASET_KEYS, SPLIT_KEYS, check_classes, check_counts,
-                     draw_objects, imwrite, make_rng, reset_dir, textured_background)
+from .common import (DATASET_KEYS, SPLIT_KEYS, check_counts, draw_objects, imwrite, make_rng,
+                     object_classes, reset_dir, textured_background)
 
 
 def make_tiny_ade20k(root: str, num_train: int = 64, num_val: int = 16,
@@ -30,11 +30,9 @@ def make_tiny_ade20k(root: str, num_train: int = 64, num_val: int = 16,
         dict of split -> image directory.
     """
     check_counts(num_train, num_val)
-    check_classes(num_classes, len(CLASSES))
+    classes = object_classes(num_classes)
     width, height = img_size
     reset_dir(root)
-    classes = [(i + 1, shape, colour)
-               for i, (_, shape, colour) in enumerate(CLASSES[:num_classes])]
     out = {}
     for split, num in (('train', num_train), ('val', num_val)):
         folder = 'training' if split == 'train' else 'validation'

@@ -18,7 +18,7 @@ from typing import Dict, Tuple
 import numpy as np
 
 from .common import (CLASSES, DATASET_KEYS, SPLIT_KEYS, check_classes, check_counts,
-                     draw_objects, imwrite, make_rng, polygon_mask, reset_dir,
+                     draw_objects, imwrite, make_rng, object_classes, polygon_mask, reset_dir,
                      textured_background)
 
 # (name, shape, BGR colour) of the tiny COCO set's categories, ids 1..K in this order
@@ -50,11 +50,9 @@ def make_tiny_coco(root: str, num_train: int = 96, num_val: int = 24,
         dict of split -> annotation file path.
     """
     check_counts(num_train, num_val)
-    check_classes(num_classes, len(CLASSES))
+    classes = object_classes(num_classes)
     width, height = img_size
     reset_dir(root)
-    classes = [(i + 1, shape, colour)
-               for i, (_, shape, colour) in enumerate(CLASSES[:num_classes])]
     categories = [dict(id=i + 1, name=name, supercategory='shape')
                   for i, (name, _, _) in enumerate(CLASSES[:num_classes])]
     out = {}

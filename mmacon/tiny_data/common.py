@@ -60,6 +60,14 @@ def check_classes(num_classes: int, available: int) -> None:
         raise ValueError(f'num_classes must be in [1, {available}], got {num_classes}')
 
 
+def object_classes(num_classes: int) -> List[Tuple[int, str, Tuple[int, int, int]]]:
+    """(label, shape, colour) of the first ``num_classes`` :data:`CLASSES`, labels from 1
+    (0 is the background), as :func:`draw_objects` takes them; ValueError if there are
+    not that many."""
+    check_classes(num_classes, len(CLASSES))
+    return [(i + 1, shape, colour) for i, (_, shape, colour) in enumerate(CLASSES[:num_classes])]
+
+
 def make_rng(seed: int, *keys: int) -> np.random.Generator:
     """A generator that depends only on ``seed`` and the integer ``keys``."""
     return np.random.default_rng([int(seed)] + [int(k) for k in keys])

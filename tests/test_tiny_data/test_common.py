@@ -7,7 +7,8 @@ import pytest
 
 from mmacon.tiny_data.common import (CLASSES, DATASET_KEYS, SHAPES, check_classes,
                                      check_counts, draw_objects, imwrite, make_rng,
-                                     place_boxes, polygon_mask, reset_dir, shape_polygon)
+                                     object_classes, place_boxes, polygon_mask, reset_dir,
+                                     shape_polygon)
 
 
 def test_random_streams_depend_on_seed_and_keys_only():
@@ -64,6 +65,15 @@ def test_checks_name_the_bad_value():
         check_classes(6, 5)
     check_counts(1, 1)
     check_classes(5, 5)
+
+
+def test_object_classes_label_the_first_classes_from_one():
+    assert object_classes(2) == [(1, CLASSES[0][1], CLASSES[0][2]),
+                                 (2, CLASSES[1][1], CLASSES[1][2])]
+    assert [label for label, _, _ in object_classes(len(CLASSES))] == list(
+        range(1, len(CLASSES) + 1))
+    with pytest.raises(ValueError, match=rf'num_classes must be in \[1, {len(CLASSES)}\], got 0'):
+        object_classes(0)
 
 
 def test_imwrite_jpeg_and_png_and_reset_dir(tmp_path):
